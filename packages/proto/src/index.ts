@@ -1,1 +1,16 @@
-export {};
+export type { FdStream, FdStreamHandler } from "./transport/fd-stream.js";
+export { FrameDecoder, FrameError, encodeFrameHeader, DEFAULT_FRAME_LIMITS, FRAME_HEADER_BYTES } from "./transport/frame.js";
+export type { Frame, FrameLimits } from "./transport/frame.js";
+export { RpcConnection, ImportClient } from "./rpc/connection.js";
+export type { ConnectionOptions, RpcLogger } from "./rpc/connection.js";
+export { RpcError, DisconnectedError, ProtocolError } from "./rpc/errors.js";
+export type { RpcErrorType } from "./rpc/errors.js";
+export { FdCapability, hostFd, takeFd } from "./rpc/host-fd.js";
+export type { CloseFd } from "./rpc/host-fd.js";
+export { memoryStreamPair } from "./transport/memory-stream.js";
+export type { MemoryStreamOptions } from "./transport/memory-stream.js";
+export * as common from "./gen/common.js";
+export * as gofer from "./gen/gofer.js";
+export * as control from "./gen/control.js";
+export * as netstack from "./gen/netstack.js";
+export * as testing from "./gen/testing.js";
