@@ -23,7 +23,7 @@ const loadsNative = {
 };
 
 export default tseslint.config(
-  { ignores: ["**/dist/**", "**/build/**", "**/node_modules/**", "**/*.js", "**/*.cjs", "**/*.mjs", "packages/proto/src/gen/**"] },
+  { ignores: ["**/dist/**", "**/build/**", "**/node_modules/**", "**/*.js", "**/*.cjs", "**/*.mjs", "packages/proto/src/gen/**", "**/vitest.config.ts", "vitest.shared.ts"] },
   {
     files: ["**/*.ts"],
     extends: [tseslint.configs.recommended],
