@@ -2,7 +2,13 @@
   "targets": [
     {
       "target_name": "runsc_native",
-      "sources": ["src/addon.cc"],
+      "sources": [
+        "src/addon.cc",
+        "src/errors.cc",
+        "src/fd.cc",
+        "src/fd_watcher.cc",
+        "src/socket.cc"
+      ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
       "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra"]

@@ -1,5 +1,18 @@
+// runsc_native: the addon's registration. Each concern registers its own exports (modules.h);
+// this file only lists them. Loaded by @runsc-ts/platform's src/native.ts and nowhere else.
 #include <napi.h>
 
-static Napi::Object Init(Napi::Env env, Napi::Object exports) { return exports; }
+#include "modules.h"
+
+namespace {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  runsc::InitFd(env, exports);
+  runsc::InitSocket(env, exports);
+  runsc::InitFdWatcher(env, exports);
+  return exports;
+}
+
+}  // namespace
 
 NODE_API_MODULE(runsc_native, Init)

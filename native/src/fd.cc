@@ -1,0 +1,104 @@
+// File descriptor primitives: close, dup, and the CLOEXEC/NONBLOCK flags.
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "args.h"
+#include "errors.h"
+#include "modules.h"
+
+namespace runsc {
+
+namespace {
+
+// close(fd). On Linux the descriptor is released even when close reports EINTR, so EINTR is
+// success (retrying could close a descriptor another thread has just been given).
+Napi::Value Close(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd;
+  if (!GetFdArg(info, 0, "fd", &fd)) return env.Undefined();
+  if (close(fd) != 0 && errno != EINTR) ThrowSystemError(env, errno, "close");
+  return env.Undefined();
+}
+
+// dup(fd) -> a new descriptor with FD_CLOEXEC set.
+Napi::Value Dup(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd;
+  if (!GetFdArg(info, 0, "fd", &fd)) return env.Undefined();
+  int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (copy < 0) {
+    ThrowSystemError(env, errno, "dup");
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, copy);
+}
+
+Napi::Value GetCloexec(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd;
+  if (!GetFdArg(info, 0, "fd", &fd)) return env.Undefined();
+  int flags = fcntl(fd, F_GETFD);
+  if (flags < 0) {
+    ThrowSystemError(env, errno, "fcntl");
+    return env.Undefined();
+  }
+  return Napi::Boolean::New(env, (flags & FD_CLOEXEC) != 0);
+}
+
+Napi::Value SetCloexec(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd;
+  bool on;
+  if (!GetFdArg(info, 0, "fd", &fd) || !GetBoolArg(info, 1, "on", &on)) return env.Undefined();
+  int flags = fcntl(fd, F_GETFD);
+  if (flags < 0) {
+    ThrowSystemError(env, errno, "fcntl");
+    return env.Undefined();
+  }
+  int wanted = on ? (flags | FD_CLOEXEC) : (flags & ~FD_CLOEXEC);
+  if (wanted != flags && fcntl(fd, F_SETFD, wanted) < 0) ThrowSystemError(env, errno, "fcntl");
+  return env.Undefined();
+}
+
+Napi::Value GetNonblock(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd;
+  if (!GetFdArg(info, 0, "fd", &fd)) return env.Undefined();
+  int flags = fcntl(fd, F_GETFL);
+  if (flags < 0) {
+    ThrowSystemError(env, errno, "fcntl");
+    return env.Undefined();
+  }
+  return Napi::Boolean::New(env, (flags & O_NONBLOCK) != 0);
+}
+
+// O_NONBLOCK belongs to the open file description: every descriptor (in any process) that
+// shares it sees the change.
+Napi::Value SetNonblock(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd;
+  bool on;
+  if (!GetFdArg(info, 0, "fd", &fd) || !GetBoolArg(info, 1, "on", &on)) return env.Undefined();
+  int flags = fcntl(fd, F_GETFL);
+  if (flags < 0) {
+    ThrowSystemError(env, errno, "fcntl");
+    return env.Undefined();
+  }
+  int wanted = on ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK);
+  if (wanted != flags && fcntl(fd, F_SETFL, wanted) < 0) ThrowSystemError(env, errno, "fcntl");
+  return env.Undefined();
+}
+
+}  // namespace
+
+void InitFd(Napi::Env env, Napi::Object exports) {
+  exports.Set("close", Napi::Function::New(env, Close, "close"));
+  exports.Set("dup", Napi::Function::New(env, Dup, "dup"));
+  exports.Set("getCloexec", Napi::Function::New(env, GetCloexec, "getCloexec"));
+  exports.Set("setCloexec", Napi::Function::New(env, SetCloexec, "setCloexec"));
+  exports.Set("getNonblock", Napi::Function::New(env, GetNonblock, "getNonblock"));
+  exports.Set("setNonblock", Napi::Function::New(env, SetNonblock, "setNonblock"));
+}
+
+}  // namespace runsc
