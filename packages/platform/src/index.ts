@@ -14,3 +14,5 @@ export type {
   NativeConstants,
   SystemError,
 } from "./native.js";
+export { rpcOverFd, rpcPair } from "./rpc.js";
+export type { RpcOptions } from "./rpc.js";
