@@ -43,7 +43,15 @@ export default tseslint.config(
       "@typescript-eslint/no-explicit-any": "error",
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
       "no-restricted-syntax": ["error", loadsNative],
+      "no-restricted-imports": [
+        "error",
+        { patterns: [{ group: ["capnp-es", "capnp-es/*"], message: "Only packages/proto imports capnp-es; use its exports." }] },
+      ],
     },
+  },
+  {
+    files: ["packages/proto/src/**/*.ts"],
+    rules: { "no-restricted-imports": "off" },
   },
   {
     files: ["packages/platform/src/native.ts"],

@@ -28,4 +28,31 @@ describe("rpcPair", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it("answers 10,000 concurrent calls over a real socket, each with its own result", async () => {
+    const target = {
+      async echo(p: testing.Echo_Echo$Params, r: testing.Echo_Echo$Results): Promise<void> {
+        // Answer some calls late so that returns come back out of order.
+        if (p.value % 7n === 0n) await new Promise((res) => setImmediate(res));
+        r.value = p.value;
+      },
+      async echoData(p: testing.Echo_EchoData$Params, r: testing.Echo_EchoData$Results): Promise<void> {
+        const src = p.data.toUint8Array();
+        r._initData(src.length).copyBuffer(src);
+      },
+    } as unknown as testing.Echo$Server$Target;
+    const [client, server] = rpcPair({}, { bootstrap: new testing.Echo$Server(target) });
+    const echo = client.bootstrap(testing.Echo$Client);
+    const results = await Promise.all(
+      Array.from({ length: 10_000 }, (_, i) => echo.echo((p) => (p.value = BigInt(i))).promise().then((r) => r.value)),
+    );
+    expect(results).toEqual(Array.from({ length: 10_000 }, (_, i) => BigInt(i)));
+    const big = new Uint8Array(1 << 20).map((_, i) => (i * 31) & 0xff);
+    const r = await echo.echoData((p) => p._initData(big.length).copyBuffer(big)).promise();
+    expect(r.data.toUint8Array()).toEqual(big);
+    expect(client.stats()).toEqual({ questions: 0, answers: 0, exports: 0, imports: 1 });
+    client.close();
+    await server.closed();
+  });
 });
+
