@@ -61,6 +61,8 @@ export const translationUnits = {
       "linux/signalfd.h",
       "linux/timerfd.h",
       "linux/auxvec.h",
+      "linux/elf.h",
+      "linux/param.h",
       "linux/termios.h",
       "asm/ioctls.h",
       "linux/serial.h",
@@ -441,6 +443,25 @@ export const constantGroups = [
     ],
   },
 
+  // ---------------------------------------------------------------- ELF
+  {
+    out: "elf",
+    title: "Page size of executables and the user clock tick (AT_PAGESZ, AT_CLKTCK)",
+    tu: "kernel",
+    scan: [["asm-generic/param.h", /^(EXEC_PAGESIZE|HZ)$/]],
+  },
+  {
+    out: "elf",
+    title: "ELF identification, file types, machine, program header types and flags, note types",
+    tu: "kernel",
+    scan: [
+      ["linux/elf.h", /^(EI_[A-Z]+[0-3]?|ELFMAG[0-3]|ELFCLASS(NONE|32|64)|ELFDATA(NONE|2LSB|2MSB)|EV_(NONE|CURRENT)|ET_[A-Z]+|PT_[A-Z_]+|PF_[RWX]|NT_(PRSTATUS|PRFPREG|X86_XSTATE))$/],
+      ["linux/elf-em.h", /^EM_X86_64$/],
+    ],
+    exclude: ["EI_NIDENT"],
+    names: ["EI_NIDENT"],
+  },
+
   // ---------------------------------------------------------------- auxv
   {
     out: "auxv",
@@ -590,6 +611,13 @@ export const layouts = [
   { name: "pt_regs", cType: "struct pt_regs", tu: "kernel", header: "asm/ptrace.h",
     fields: ["r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9", "r8", "rax", "rcx",
       "rdx", "rsi", "rdi", "orig_rax", "rip", "cs", "eflags", "rsp", "ss"] },
+  // ---- ELF
+  { name: "elf64_ehdr", cType: "struct elf64_hdr", tu: "kernel", header: "linux/elf.h",
+    fields: ["e_ident", "e_type", "e_machine", "e_version", "e_entry", "e_phoff", "e_shoff",
+      "e_flags", "e_ehsize", "e_phentsize", "e_phnum", "e_shentsize", "e_shnum", "e_shstrndx"] },
+  { name: "elf64_phdr", cType: "struct elf64_phdr", tu: "kernel", header: "linux/elf.h",
+    fields: ["p_type", "p_flags", "p_offset", "p_vaddr", "p_paddr", "p_filesz", "p_memsz", "p_align"] },
+
   { name: "user_regs_struct", cType: "struct user_regs_struct", tu: "glibc", header: "sys/user.h",
     source: "glibc <sys/user.h>: the PTRACE_GETREGS/SETREGS layout (the kernel's asm/user_64.h is not UAPI)",
     fields: ["r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9", "r8", "rax", "rcx",

@@ -3,6 +3,7 @@
 // Source: Linux 6.1 UAPI headers, glibc 2.36 headers.
 
 export * from "./auxv.js";
+export * from "./elf.js";
 export * from "./errno.js";
 export * from "./events.js";
 export * from "./fs.js";

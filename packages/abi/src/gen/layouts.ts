@@ -401,6 +401,36 @@ export const pt_regs = defineLayout("pt_regs", "struct pt_regs", 168, 8, {
   ss: scalar(160, "u64"),
 });
 
+/** struct elf64_hdr (linux/elf.h): 64 bytes, align 8. */
+export const elf64_ehdr = defineLayout("elf64_ehdr", "struct elf64_hdr", 64, 8, {
+  e_ident: bytes(0, 16),
+  e_type: scalar(16, "u16"),
+  e_machine: scalar(18, "u16"),
+  e_version: scalar(20, "u32"),
+  e_entry: scalar(24, "u64"),
+  e_phoff: scalar(32, "u64"),
+  e_shoff: scalar(40, "u64"),
+  e_flags: scalar(48, "u32"),
+  e_ehsize: scalar(52, "u16"),
+  e_phentsize: scalar(54, "u16"),
+  e_phnum: scalar(56, "u16"),
+  e_shentsize: scalar(58, "u16"),
+  e_shnum: scalar(60, "u16"),
+  e_shstrndx: scalar(62, "u16"),
+});
+
+/** struct elf64_phdr (linux/elf.h): 56 bytes, align 8. */
+export const elf64_phdr = defineLayout("elf64_phdr", "struct elf64_phdr", 56, 8, {
+  p_type: scalar(0, "u32"),
+  p_flags: scalar(4, "u32"),
+  p_offset: scalar(8, "u64"),
+  p_vaddr: scalar(16, "u64"),
+  p_paddr: scalar(24, "u64"),
+  p_filesz: scalar(32, "u64"),
+  p_memsz: scalar(40, "u64"),
+  p_align: scalar(48, "u64"),
+});
+
 /** struct user_regs_struct (sys/user.h): 216 bytes, align 8. From glibc <sys/user.h>: the PTRACE_GETREGS/SETREGS layout (the kernel's asm/user_64.h is not UAPI). */
 export const user_regs_struct = defineLayout("user_regs_struct", "struct user_regs_struct", 216, 8, {
   r15: scalar(0, "u64"),
