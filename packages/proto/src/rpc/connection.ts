@@ -26,32 +26,48 @@ import {
   type Call,
   type Client,
   type Method,
-  type Pointer,
   type Server,
   type ServerMethod,
-  type Struct,
   type StructCtor,
   Message,
+  ObjectSize,
+  Pointer,
   PointerType,
+  Struct,
   placeParams,
   utils,
 } from "capnp-es";
-import {
-  type CapDescriptor,
-  type Exception,
-  type Payload,
-  Message as RpcMessage,
-  MessageTarget_Which,
-  Message_Which,
-  PromisedAnswer_Op_Which,
-  CapDescriptor_Which,
-  Return_Which,
-} from "capnp-es/capnp/rpc";
+import { Message as RpcMessage } from "capnp-es/capnp/rpc";
 import type { Answer, PipelineOp } from "./capnp-types.js";
 import type { FdStream } from "../transport/fd-stream.js";
 import { type Frame, type FrameLimits, FrameDecoder, encodeFrameHeader } from "../transport/frame.js";
 import { DisconnectedError, ProtocolError, RpcError, rpcErrorTypeFromWire, rpcErrorTypeToWire } from "./errors.js";
 import { type CloseFd, FdCapability, failedAnswer } from "./host-fd.js";
+import {
+  CAP_NONE,
+  CAP_RECEIVER_HOSTED,
+  CAP_SENDER_HOSTED,
+  type CallTarget,
+  type CapDesc,
+  type Envelope,
+  NO_FD,
+  type OutEnvelope,
+  type PayloadIn,
+  RETURN_EXCEPTION,
+  RETURN_RESULTS,
+  contentPointer,
+  readEnvelope,
+  setNoFinishNeeded,
+  writeAbort,
+  writeBootstrap,
+  writeCall,
+  writeCapTable,
+  writeCapabilityContent,
+  writeFinish,
+  writeRelease,
+  writeReturnException,
+  writeReturnResults,
+} from "./wire.js";
 
 /** Optional observer for connection events (a pino logger fits). */
 export interface RpcLogger {
@@ -104,6 +120,8 @@ interface AnswerEntry {
 class Question<R extends Struct> {
   state: "pending" | "returned" | "failed" = "pending";
   results?: R;
+  /** A bootstrap question's answer: the capability itself. */
+  cap?: Client;
   error?: Error;
   private readonly waiters: Array<[(r: R) => void, (e: Error) => void]> = [];
   /** Capabilities pipelined on before the Return, closed once it arrives. */
@@ -177,32 +195,25 @@ export class ImportClient implements Client {
   }
 }
 
-/**
- * The bootstrap capability before (and after) the peer's answer arrives. On the wire a bootstrap
- * answer's content is the capability itself (transform []); locally its results are the
- * Payload struct, whose pointer 0 is that capability.
- */
+/** The bootstrap capability before (and after) the peer's answer arrives. */
 class BootstrapClient implements Client {
-  private static readonly CONTENT: PipelineOp[] = [{ field: 0 }];
   constructor(private readonly question: Question<Struct>) {}
 
   call<P extends Struct, R extends Struct>(call: Call<P, R>): Answer<R> {
     const q = this.question;
     if (q.state === "pending") return q.conn.sendCall({ questionId: q.id, transform: [] }, call);
     if (q.state === "failed") return failedAnswer(q.error ?? new RpcError("bootstrap failed"));
-    return capabilityAt(q.results as Struct, BootstrapClient.CONTENT).call(call);
+    return (q.cap ?? nullCapability).call(call);
   }
 
   close(): void {
     const q = this.question;
-    if (q.state === "pending") q.pendingCloses.push(BootstrapClient.CONTENT);
-    else if (q.state === "returned") capabilityAt(q.results as Struct, BootstrapClient.CONTENT).close();
+    if (q.state === "pending") q.pendingCloses.push([]);
+    else if (q.state === "returned") q.cap?.close();
   }
 }
 
-type CallTarget = { readonly importId: number } | { readonly questionId: number; readonly transform: PipelineOp[] };
-
-/** Finds the capability at `transform` inside a results struct (or the struct's own pointer). */
+/** Finds the capability at `transform` inside a results struct. */
 function capabilityAt(results: Struct, transform: readonly PipelineOp[]): Client {
   let p: Pointer = results;
   for (const op of transform) {
@@ -221,8 +232,7 @@ function capabilityAt(results: Struct, transform: readonly PipelineOp[]): Client
 function capabilityOfPointer(p: Pointer): Client {
   if (utils.isNull(p)) return nullCapability;
   if (utils.getTargetPointerType(p) !== PointerType.OTHER) throw new RpcError("expected a capability pointer");
-  const client = utils.getInterfaceClientOrNull(p);
-  return client;
+  return utils.getInterfaceClientOrNull(p);
 }
 
 const nullCapability: Client = {
@@ -231,22 +241,16 @@ const nullCapability: Client = {
   close: () => {},
 };
 
-/** Reads a payload's content as `Class`, treating a null pointer as an empty struct. */
-function contentAs<T extends Struct>(Class: StructCtor<T>, content: Pointer): T {
-  if (utils.isNull(content)) {
-    const scratch = new Message();
-    const s = scratch.initRoot(Class);
-    return s;
-  }
-  if (utils.getTargetPointerType(content) !== PointerType.STRUCT) {
-    throw new ProtocolError("payload content is not a struct");
-  }
-  return utils.getAs(Class, content) as T;
-}
-
-/** Reads the message's cap table entries (clients) out of the capnp-es message internals. */
-function capTableOf(m: Message): Array<Client | null> {
-  return (m._capnp.capTable ??= []);
+/**
+ * The struct behind a received Payload's content pointer (at byte `at` of the message's one
+ * segment), as `Class`. A null or absent pointer reads as an empty struct, as capnp does.
+ */
+function contentAs<T extends Struct>(Class: StructCtor<T>, m: Message, at: number): T {
+  const seg = m.getSegment(0);
+  if (at < 0 || seg.isWordZero(at)) return new Message().initRoot(Class);
+  const dv = new DataView(seg.buffer);
+  if ((dv.getUint32(at, true) & 3) !== 0) throw new ProtocolError("payload content is not a struct");
+  return new Class(seg, at);
 }
 
 /** Limits on ids the peer chooses, so tables stay bounded. */
@@ -315,10 +319,7 @@ export class RpcConnection {
   bootstrap<C>(ClientClass: new (client: Client) => C): C {
     if (this.ended) return new ClientClass(new ErrorCapability(this.disconnected()));
     const q = this.newQuestion(undefined);
-    const m = new Message();
-    const root = m.initRoot(RpcMessage);
-    root._initBootstrap().questionId = q.id;
-    this.send(m, []);
+    this.send(writeBootstrap(q.id), []);
     return new ClientClass(new BootstrapClient(q));
   }
 
@@ -334,35 +335,18 @@ export class RpcConnection {
     if (this.ended) return failedAnswer(this.disconnected());
     const method: Method<P, R> = call.method;
     const q = this.newQuestion(method.ResultsClass);
-    const m = new Message();
-    const root = m.initRoot(RpcMessage);
-    const c = root._initCall();
-    c.questionId = q.id;
-    c.interfaceId = method.interfaceId;
-    c.methodId = method.methodId;
-    const t = c._initTarget();
-    if ("importId" in target) {
-      t.importedCap = target.importId;
-    } else {
-      const pa = t._initPromisedAnswer();
-      pa.questionId = target.questionId;
-      const ops = pa._initTransform(target.transform.length);
-      target.transform.forEach((op, i) => {
-        ops.get(i).getPointerField = op.field;
-      });
-    }
-    const payload = c._initParams();
+    const env = writeCall(q.id, method.interfaceId, method.methodId, target);
     let fds: number[];
     try {
       if ("params" in call) throw new RpcError("calls with prebuilt params are not supported; use a params function");
-      placeParams(call, payload.content);
-      fds = this.writeCapTable(m, payload);
+      placeParams(call, contentPointer(env));
+      fds = this.finishCapTable(env);
     } catch (e) {
-      this.discardOutgoing(m);
+      this.discardOutgoing(env.message);
       this.releaseQuestion(q.id);
       return failedAnswer(e instanceof Error ? e : new Error(String(e)));
     }
-    this.send(m, fds);
+    this.send(env.message, fds);
     return new RemoteAnswer(q as Question<R>);
   }
 
@@ -372,23 +356,14 @@ export class RpcConnection {
     if (imp === undefined || imp.client.deref() !== client) return;
     this.imports.delete(id);
     this.importFinalizer.unregister(client);
-    if (this.ended) return;
-    this.sendRelease(id, imp.refs);
+    if (!this.ended) this.send(writeRelease(id, imp.refs), []);
   }
 
   private onImportCollected(id: number): void {
     const imp = this.imports.get(id);
     if (imp === undefined || imp.client.deref() !== undefined) return;
     this.imports.delete(id);
-    if (!this.ended) this.sendRelease(id, imp.refs);
-  }
-
-  private sendRelease(id: number, refs: number): void {
-    const m = new Message();
-    const rel = m.initRoot(RpcMessage)._initRelease();
-    rel.id = id;
-    rel.referenceCount = refs;
-    this.send(m, []);
+    if (!this.ended) this.send(writeRelease(id, imp.refs), []);
   }
 
   private newQuestion<R extends Struct>(ResultsClass: StructCtor<R> | undefined): Question<R> {
@@ -404,57 +379,46 @@ export class RpcConnection {
 
   // ---- Sending ----------------------------------------------------------------------------------
 
-  /** Serializes a message into one frame (gather write: segments are not copied). */
+  /** Sends a one-segment message as one frame (a gather write: the segment is not copied). */
   private send(m: Message, fds: number[]): void {
     if (this.ended) {
       for (const fd of fds) this.options.closeFd(fd);
       return;
     }
-    const segs = m._capnp.segments;
-    const sizes = segs.map((s) => s.byteLength);
-    const chunks: Uint8Array[] = [encodeFrameHeader(sizes, fds.length)];
-    for (const s of segs) chunks.push(new Uint8Array(s.buffer, 0, s.byteLength));
-    this.stream.write(chunks, fds);
+    const seg = m.getSegment(0);
+    const header = encodeFrameHeader([seg.byteLength], fds.length);
+    this.stream.write([header, new Uint8Array(seg.buffer, 0, seg.byteLength)], fds);
   }
 
   /**
-   * Turns the capnp-es cap table of an outgoing message into the payload's CapDescriptors, and
-   * collects the FDs to attach. Ownership of FD capabilities' FDs moves to the returned list.
+   * Writes the envelope's cap table from the capabilities the params or results builder added
+   * to the message, and returns the FDs to attach (ownership moves from their FdCapability).
    */
-  private writeCapTable(m: Message, payload: Payload): number[] {
-    const table = m._capnp.capTable;
+  private finishCapTable(env: OutEnvelope): number[] {
+    const table = env.message._capnp.capTable;
     const fds: number[] = [];
     if (table === undefined || table.length === 0) return fds;
-    const descs = payload._initCapTable(table.length);
-    for (let i = 0; i < table.length; i++) {
-      this.describeCap(table[i] ?? null, descs.get(i), fds);
-    }
+    writeCapTable(env, table.map((c) => this.describeCap(c ?? null, fds)));
     return fds;
   }
 
-  private describeCap(client: Client | null, d: CapDescriptor, fds: number[]): void {
-    if (client === null) {
-      d.none = true;
-      return;
-    }
+  private describeCap(client: Client | null, fds: number[]): CapDesc {
+    if (client === null) return { which: CAP_NONE, id: 0, attachedFd: NO_FD };
     if (client instanceof FdCapability) {
       const fd = client.take();
       if (fd < 0) throw new RpcError("an FD capability was sent twice (its FD is already gone)");
-      d.none = true;
-      d.attachedFd = fds.length;
       fds.push(fd);
-      return;
+      return { which: CAP_NONE, id: 0, attachedFd: fds.length - 1 };
     }
     if (client instanceof ImportClient) {
       if (client.conn !== this) throw new RpcError("capabilities from another connection cannot be passed on");
       if (client.closed) throw new RpcError("a released capability cannot be passed on");
-      d.receiverHosted = client.importId;
-      return;
+      return { which: CAP_RECEIVER_HOSTED, id: client.importId, attachedFd: NO_FD };
     }
     if (client instanceof BootstrapClient || client instanceof ErrorCapability || client === nullCapability) {
       throw new RpcError("an unresolved or broken capability cannot be passed on");
     }
-    d.senderHosted = this.exportCap(client);
+    return { which: CAP_SENDER_HOSTED, id: this.exportCap(client), attachedFd: NO_FD };
   }
 
   private exportCap(target: Client): number {
@@ -479,9 +443,7 @@ export class RpcConnection {
 
   /** Closes FDs still held by FD capabilities of a message that will not be sent. */
   private discardOutgoing(m: Message): void {
-    for (const c of m._capnp.capTable ?? []) {
-      if (c instanceof FdCapability) c.dispose(this.options.closeFd);
-    }
+    this.disposeFds(m);
   }
 
   // ---- Receiving --------------------------------------------------------------------------------
@@ -526,8 +488,17 @@ export class RpcConnection {
     const fdsUsed = new Set<number>();
     let m: Message | undefined;
     try {
-      m = messageOfFrame(frame);
-      this.handleMessage(frame, m, fdsUsed);
+      const seg = frame.segments[0];
+      if (frame.segments.length !== 1 || seg === undefined) {
+        throw new ProtocolError(`RPC messages are one segment; this one has ${frame.segments.length}`);
+      }
+      const env = readEnvelope(seg);
+      if (env.kind === "call" || env.kind === "return") {
+        m = new Message(seg, false, true);
+        const payload = env.kind === "call" ? env.params : env.results;
+        if (payload !== undefined) this.readCapTable(m, payload, frame.fds, fdsUsed);
+      }
+      this.handleEnvelope(env, m, frame);
     } catch (e) {
       // FDs named by the cap table are owned by their FdCapability objects; close the rest.
       if (m !== undefined) this.disposeFds(m);
@@ -545,71 +516,63 @@ export class RpcConnection {
     }
   }
 
-  private handleMessage(frame: Frame, m: Message, fdsUsed: Set<number>): void {
-    const root = m.getRoot(RpcMessage);
-    const which = root.which();
-    switch (which) {
-      case Message_Which.CALL:
-        this.handleCall(m, root, frame.fds, fdsUsed);
+  private handleEnvelope(env: Envelope, m: Message | undefined, frame: Frame): void {
+    switch (env.kind) {
+      case "call":
+        this.handleCall(env, m as Message);
         break;
-      case Message_Which.RETURN:
-        this.handleReturn(m, root, frame.fds, fdsUsed);
+      case "return":
+        this.handleReturn(env, m as Message);
         break;
-      case Message_Which.BOOTSTRAP:
-        this.handleBootstrap(root.bootstrap.questionId);
+      case "bootstrap":
+        this.handleBootstrap(env.questionId);
         break;
-      case Message_Which.FINISH:
-        this.handleFinish(root.finish.questionId);
+      case "finish":
+        this.handleFinish(env.questionId);
         break;
-      case Message_Which.RELEASE:
-        this.handleRelease(root.release.id, root.release.referenceCount);
+      case "release":
+        this.handleRelease(env.id, env.count);
         break;
-      case Message_Which.ABORT:
-        this.shutdown(new DisconnectedError(`peer aborted the connection: ${root.abort.reason}`));
+      case "abort":
+        this.shutdown(new DisconnectedError(`peer aborted the connection: ${env.reason}`));
         break;
-      case Message_Which.UNIMPLEMENTED:
-        this.handleUnimplemented(root.unimplemented);
+      case "unimplemented":
+        this.handleUnimplemented(env.which, env.questionId);
         break;
-      default:
+      case "other":
         this.sendUnimplemented(frame);
         break;
     }
   }
 
-  /** Builds the clients of a received payload's cap table into the message. */
-  private readCapTable(m: Message, payload: Payload, fds: readonly number[], used: Set<number>): void {
-    const table = capTableOf(m);
-    table.length = 0;
-    if (!payload._hasCapTable()) return;
-    const descs = payload.capTable;
-    if (descs.length > 0xffff) throw new ProtocolError("cap table too large");
-    for (let i = 0; i < descs.length; i++) {
-      table.push(this.capOfDescriptor(descs.get(i), fds, used));
-    }
+  /** Builds the clients of a received payload's cap table into the message's cap table. */
+  private readCapTable(m: Message, payload: PayloadIn, fds: readonly number[], used: Set<number>): void {
+    const table: Array<Client | null> = [];
+    for (const d of payload.caps) table.push(this.capOfDescriptor(d, fds, used));
+    m._capnp.capTable = table;
   }
 
-  private capOfDescriptor(d: CapDescriptor, fds: readonly number[], used: Set<number>): Client | null {
-    const attached = d.attachedFd;
-    if (attached !== 0xff) {
-      const fd = fds[attached];
-      if (fd === undefined) throw new ProtocolError(`cap descriptor names attached FD ${attached}, which the frame does not carry`);
-      if (used.has(attached)) throw new ProtocolError(`attached FD ${attached} named twice`);
-      used.add(attached);
-      if (d.which() !== CapDescriptor_Which.NONE) throw new ProtocolError("attached FDs are only supported on plain FD capabilities");
+  private capOfDescriptor(d: CapDesc, fds: readonly number[], used: Set<number>): Client | null {
+    if (d.attachedFd !== NO_FD) {
+      const fd = fds[d.attachedFd];
+      if (fd === undefined) throw new ProtocolError(`cap descriptor names attached FD ${d.attachedFd}, which the frame does not carry`);
+      if (used.has(d.attachedFd)) throw new ProtocolError(`attached FD ${d.attachedFd} named twice`);
+      used.add(d.attachedFd);
+      if (d.which !== CAP_NONE) throw new ProtocolError("attached FDs are only supported on plain FD capabilities");
       return new FdCapability(fd);
     }
-    switch (d.which()) {
-      case CapDescriptor_Which.NONE:
+    switch (d.which) {
+      case CAP_NONE:
         return null;
-      case CapDescriptor_Which.SENDER_HOSTED:
-        return this.importCap(d.senderHosted);
-      case CapDescriptor_Which.RECEIVER_HOSTED: {
-        const e = this.exports.get(d.receiverHosted);
-        if (e === undefined) throw new ProtocolError(`peer passed back export ${d.receiverHosted}, which does not exist`);
+      case CAP_SENDER_HOSTED:
+        return this.importCap(d.id);
+      case CAP_RECEIVER_HOSTED: {
+        const e = this.exports.get(d.id);
+        if (e === undefined) throw new ProtocolError(`peer passed back export ${d.id}, which does not exist`);
         return e.target;
       }
       default:
-        throw new ProtocolError(`unsupported capability descriptor kind ${d.which()}`);
+        throw new ProtocolError(`unsupported capability descriptor kind ${d.which}`);
     }
   }
 
@@ -622,7 +585,7 @@ export class RpcConnection {
     }
     if (this.imports.size >= MAX_TABLE_SIZE) throw new ProtocolError("too many imports");
     client = new ImportClient(this, id);
-    // A collected client's references are already on their way back (or will be); start afresh.
+    // A collected client's references have not been released yet; they carry over.
     const refs = imp !== undefined ? imp.refs + 1 : 1;
     imp = { id, refs, client: new WeakRef(client) };
     this.imports.set(id, imp);
@@ -632,165 +595,136 @@ export class RpcConnection {
 
   private handleBootstrap(questionId: number): void {
     const entry = this.newAnswer(questionId);
-    const m = new Message();
-    const ret = m.initRoot(RpcMessage)._initReturn();
-    ret.answerId = questionId;
     const boot = this.options.bootstrap;
     if (boot === undefined) {
-      entry.state = "failed";
-      entry.error = new RpcError("this peer offers no bootstrap capability");
-      writeException(ret._initException(), entry.error);
-      this.send(m, []);
+      this.finishAnswer(entry, undefined, new RpcError("this peer offers no bootstrap capability"));
       return;
     }
-    entry.state = "returned";
+    const env = writeReturnResults(questionId);
+    writeCapabilityContent(env, env.message.addCap(boot));
     entry.cap = boot;
-    const payload = ret._initResults();
-    utils.setInterfacePointer(m.addCap(boot), payload.content);
-    this.send(m, this.writeCapTable(m, payload));
+    this.finishAnswer(entry, { env, results: undefined }, undefined);
   }
 
-  private handleCall(m: Message, root: RpcMessage, fds: readonly number[], used: Set<number>): void {
-    const call = root.call;
+  private handleCall(call: Extract<Envelope, { kind: "call" }>, m: Message): void {
     const entry = this.newAnswer(call.questionId);
-    const params = call.params;
-    this.readCapTable(m, params, fds, used);
-    const interfaceId = call.interfaceId;
-    const methodId = call.methodId;
+    const run = (cap: Client | Error): void => this.dispatch(entry, cap, call, m);
     const target = call.target;
-    const run = (cap: Client | Error): void => this.dispatch(entry, cap, interfaceId, methodId, m, params);
-    if (target.which() === MessageTarget_Which.IMPORTED_CAP) {
-      const e = this.exports.get(target.importedCap);
-      run(e?.target ?? new RpcError(`call to export ${target.importedCap}, which does not exist`));
+    if ("importId" in target) {
+      const e = this.exports.get(target.importId);
+      run(e?.target ?? new RpcError(`call to export ${target.importId}, which does not exist`));
       return;
     }
-    const pa = target.promisedAnswer;
-    const transform: PipelineOp[] = [];
-    for (const op of pa.transform) {
-      if (op.which() === PromisedAnswer_Op_Which.GET_POINTER_FIELD) transform.push({ field: op.getPointerField });
-    }
-    const on = this.answers.get(pa.questionId);
+    const on = this.answers.get(target.questionId);
     if (on === undefined) {
-      run(new RpcError(`pipelined call on answer ${pa.questionId}, which does not exist`));
+      run(new RpcError(`pipelined call on answer ${target.questionId}, which does not exist`));
     } else if (on.state === "pending") {
       if (on.queue.length >= 4096) run(new RpcError("too many calls pipelined on one answer", "overloaded"));
-      else on.queue.push(() => run(resolveAnswerCap(on, transform)));
+      else on.queue.push(() => run(resolveAnswerCap(on, target.transform)));
     } else {
-      run(resolveAnswerCap(on, transform));
+      run(resolveAnswerCap(on, target.transform));
     }
   }
 
   /** Runs a call against a local capability and sends its Return. */
-  private dispatch(entry: AnswerEntry, cap: Client | Error, interfaceId: bigint, methodId: number, callMsg: Message, params: Payload): void {
-    const method = cap instanceof Error ? undefined : findMethod(cap, interfaceId, methodId);
+  private dispatch(entry: AnswerEntry, cap: Client | Error, call: Extract<Envelope, { kind: "call" }>, callMsg: Message): void {
+    const method = cap instanceof Error ? undefined : findMethod(cap, call.interfaceId, call.methodId);
     if (method === undefined) {
       const err =
         cap instanceof Error
           ? cap
-          : new RpcError(`method ${methodId} of interface 0x${interfaceId.toString(16)} is not implemented here`, "unimplemented");
+          : new RpcError(`method ${call.methodId} of interface 0x${call.interfaceId.toString(16)} is not implemented here`, "unimplemented");
       this.disposeFds(callMsg);
       this.finishAnswer(entry, undefined, err);
       return;
     }
     const server = cap as Server;
-    const m = new Message();
-    const ret = m.initRoot(RpcMessage)._initReturn();
-    ret.answerId = entry.id;
-    const payload = ret._initResults();
-    let results: Struct;
+    const env = writeReturnResults(entry.id);
+    let results: Struct | undefined;
     let p: Promise<void>;
     try {
-      const args = contentAs(method.ParamsClass, params.content);
-      results = utils.initStructAt(0, method.ResultsClass, payload) as Struct;
+      const args = contentAs(method.ParamsClass, callMsg, call.params.content);
+      // Build the results in place behind the Return's content pointer.
+      const r = new method.ResultsClass(env.segment, env.payload);
+      utils.initStruct(method.ResultsClass._capnp.size, r);
+      results = r;
       p = method.impl.call(server.target, args, results);
     } catch (e) {
       p = Promise.reject(e);
-      results = undefined as unknown as Struct;
     }
     p.then(
       () => {
         this.disposeFds(callMsg);
-        this.finishAnswer(entry, { m, payload, results }, undefined);
+        this.finishAnswer(entry, { env, results }, undefined);
       },
       (e: unknown) => {
         this.disposeFds(callMsg);
-        this.discardOutgoing(m);
+        this.discardOutgoing(env.message);
         this.finishAnswer(entry, undefined, e instanceof Error ? e : new Error(String(e)));
       },
     );
   }
 
   /** Sends a Return for an answer and runs the calls pipelined on it. */
-  private finishAnswer(
-    entry: AnswerEntry,
-    ok: { m: Message; payload: Payload; results: Struct } | undefined,
-    err: Error | undefined,
-  ): void {
+  private finishAnswer(entry: AnswerEntry, ok: { env: OutEnvelope; results: Struct | undefined } | undefined, err: Error | undefined): void {
     if (this.ended) {
-      if (ok !== undefined) this.discardOutgoing(ok.m);
+      if (ok !== undefined) this.discardOutgoing(ok.env.message);
       return;
     }
     let fds: number[] = [];
     let m: Message;
+    let retain: boolean;
     if (ok !== undefined) {
-      m = ok.m;
       try {
-        fds = this.writeCapTable(m, ok.payload);
+        fds = this.finishCapTable(ok.env);
       } catch (e) {
-        this.discardOutgoing(m);
+        this.discardOutgoing(ok.env.message);
         return this.finishAnswer(entry, undefined, e instanceof Error ? e : new Error(String(e)));
       }
+      m = ok.env.message;
       entry.state = "returned";
-      entry.results = ok.results;
+      if (ok.results !== undefined) entry.results = ok.results;
+      // Keep the answer until Finish only if a pipelined call could still target it.
+      retain = (m._capnp.capTable?.length ?? 0) > 0;
+      if (!retain) setNoFinishNeeded(ok.env);
     } else {
-      m = new Message();
-      const ret = m.initRoot(RpcMessage)._initReturn();
-      ret.answerId = entry.id;
-      writeException(ret._initException(), err ?? new RpcError("call failed"));
+      const e = err ?? new RpcError("call failed");
       entry.state = "failed";
-      entry.error = err ?? new RpcError("call failed");
-      this.log?.debug({ answerId: entry.id, err: entry.error.message }, "rpc call failed");
+      entry.error = e;
+      // Failed answers wait for Finish, so that calls pipelined on them fail with this error.
+      retain = true;
+      m = writeReturnException(entry.id, e.message, rpcErrorTypeToWire(e instanceof RpcError ? e.type : "failed"));
+      this.log?.debug({ answerId: entry.id, err: e.message }, "rpc call failed");
     }
-    // Keep the answer until Finish only if a pipelined call could still target it: results that
-    // hold capabilities, or an exception (to fail such calls with the right error).
-    const retain = entry.state === "failed" || (m._capnp.capTable?.length ?? 0) > 0;
-    if (!retain) m.getRoot(RpcMessage).return.noFinishNeeded = true;
     if (!retain || entry.finished) this.answers.delete(entry.id);
     for (const run of entry.queue.splice(0)) run();
     this.send(m, fds);
   }
 
-  private handleReturn(m: Message, root: RpcMessage, fds: readonly number[], used: Set<number>): void {
-    const ret = root.return;
+  private handleReturn(ret: Extract<Envelope, { kind: "return" }>, m: Message): void {
     const q = this.questions.get(ret.answerId);
     if (q === undefined) throw new ProtocolError(`return for question ${ret.answerId}, which is not outstanding`);
-    const which = ret.which();
-    const needFinish = !ret.noFinishNeeded;
-    if (which === Return_Which.RESULTS) {
-      const payload = ret.results;
-      this.readCapTable(m, payload, fds, used);
-      // Bootstrap answers carry the capability as the content; expose the payload struct, whose
-      // pointer 0 it is (see BootstrapClient).
-      const results = q.ResultsClass === undefined ? payload : contentAs(q.ResultsClass, payload.content);
-      this.releaseQuestionAfter(q, needFinish);
-      q.resolve(results);
-      for (const t of q.pendingCloses.splice(0)) capabilityAt(results, t).close();
+    if (!ret.noFinishNeeded) this.send(writeFinish(q.id), []);
+    this.releaseQuestion(q.id);
+    if (ret.which === RETURN_RESULTS && ret.results !== undefined) {
+      if (q.ResultsClass === undefined) {
+        // Bootstrap: the content is the capability itself.
+        q.cap = bootstrapCap(m, ret.results.content);
+        q.resolve(new Message().initRoot(EmptyStruct));
+        for (const _ of q.pendingCloses.splice(0)) q.cap.close();
+      } else {
+        const results = contentAs(q.ResultsClass, m, ret.results.content);
+        q.resolve(results);
+        for (const t of q.pendingCloses.splice(0)) capabilityAt(results, t).close();
+      }
       this.scheduleFdDisposal(m);
       return;
     }
-    this.releaseQuestionAfter(q, needFinish);
-    q.reject(which === Return_Which.EXCEPTION ? exceptionToError(ret.exception) : new RpcError(`unsupported return kind ${which}`));
-  }
-
-  private releaseQuestionAfter(q: Question<Struct>, sendFinish: boolean): void {
-    if (sendFinish) {
-      const fm = new Message();
-      const fin = fm.initRoot(RpcMessage)._initFinish();
-      fin.questionId = q.id;
-      fin.releaseResultCaps = false;
-      this.send(fm, []);
-    }
-    this.releaseQuestion(q.id);
+    q.reject(
+      ret.which === RETURN_EXCEPTION && ret.exception !== undefined
+        ? new RpcError(ret.exception.reason, rpcErrorTypeFromWire(ret.exception.type))
+        : new RpcError(`unsupported return kind ${ret.which}`),
+    );
   }
 
   private handleFinish(questionId: number): void {
@@ -808,25 +742,24 @@ export class RpcConnection {
     if (e.refs === 0) this.dropExport(e);
   }
 
-  private handleUnimplemented(echo: RpcMessage): void {
+  private handleUnimplemented(which: number, questionId: number | undefined): void {
     // The peer did not understand something we sent. Fail the question it belongs to.
-    if (echo.which() === Message_Which.CALL) {
-      const q = this.questions.get(echo.call.questionId);
+    if (questionId !== undefined) {
+      const q = this.questions.get(questionId);
       if (q !== undefined) {
         this.releaseQuestion(q.id);
         q.reject(new RpcError("the peer does not implement this call", "unimplemented"));
       }
       return;
     }
-    this.log?.warn({ which: echo.which() }, "peer did not implement a message we sent");
+    this.log?.warn({ which }, "peer did not implement a message we sent");
   }
 
+  /** Echoes a message we do not implement back inside Unimplemented, as rpc.capnp asks (rare). */
   private sendUnimplemented(frame: Frame): void {
-    // Echo the message back as rpc.capnp asks. Copy it whole into the new message.
-    const original = messageOfFrame(frame).getRoot(RpcMessage);
+    const original = new Message(frame.segments[0] as ArrayBuffer, false, true).getRoot(RpcMessage);
     const m = new Message();
-    const root = m.initRoot(RpcMessage);
-    utils.copyFrom(original, root._initUnimplemented());
+    utils.copyFrom(original, m.initRoot(RpcMessage)._initUnimplemented());
     this.send(m, []);
   }
 
@@ -838,7 +771,7 @@ export class RpcConnection {
     return entry;
   }
 
-  /** Closes FDs of a received message that nobody took. */
+  /** Closes FDs of a message (received or unsent) that nobody took. */
   private disposeFds(m: Message): void {
     for (const c of m._capnp.capTable ?? []) {
       if (c instanceof FdCapability) c.dispose(this.options.closeFd);
@@ -864,9 +797,7 @@ export class RpcConnection {
     if (this.ended) return;
     this.log?.warn({ err: err.message }, "rpc protocol error; aborting the connection");
     try {
-      const m = new Message();
-      m.initRoot(RpcMessage)._initAbort().reason = err.message;
-      this.send(m, []);
+      this.send(writeAbort(err.message, rpcErrorTypeToWire("failed")), []);
     } catch {
       // The stream may already be unusable; closing is all that is left.
     }
@@ -906,6 +837,18 @@ class ErrorCapability implements Client {
   close(): void {}
 }
 
+/** The results "struct" of a bootstrap question (its capability is kept on the question). */
+class EmptyStruct extends Struct {
+  static override readonly _capnp = { displayName: "EmptyStruct", id: "0", size: new ObjectSize(0, 0) };
+}
+
+/** A bootstrap Return's content: a capability pointer into the cap table. */
+function bootstrapCap(m: Message, at: number): Client {
+  if (at < 0) return nullCapability;
+  const p = new Pointer(m.getSegment(0), at);
+  return capabilityOfPointer(p);
+}
+
 /** Lets an exported object know the peer dropped its last reference. */
 function notifyReleased(target: Client): void {
   const t = (target as Partial<Server>).target as { onRelease?: () => void } | undefined;
@@ -937,33 +880,4 @@ function resolveAnswerCap(a: AnswerEntry, transform: readonly PipelineOp[]): Cli
   } catch (e) {
     return e instanceof Error ? e : new Error(String(e));
   }
-}
-
-function writeException(x: Exception, err: Error): void {
-  x.reason = err.message;
-  x.type = rpcErrorTypeToWire(err instanceof RpcError ? err.type : "failed") as Exception["type"];
-}
-
-function exceptionToError(x: Exception): RpcError {
-  return new RpcError(x.reason, rpcErrorTypeFromWire(x.type));
-}
-
-/** Builds a capnp-es Message over a frame's segments without further copies where possible. */
-function messageOfFrame(frame: Frame): Message {
-  const segs = frame.segments;
-  if (segs.length === 1) return new Message(segs[0] as ArrayBuffer, false, true);
-  // Rare (our senders produce single-segment messages): rebuild the standard framing.
-  const table = (4 + 4 * segs.length + 7) & ~7;
-  let total = table;
-  for (const s of segs) total += s.byteLength;
-  const buf = new Uint8Array(total);
-  const dv = new DataView(buf.buffer);
-  dv.setUint32(0, segs.length - 1, true);
-  let off = table;
-  segs.forEach((s, i) => {
-    dv.setUint32(4 + 4 * i, s.byteLength / 8, true);
-    buf.set(new Uint8Array(s), off);
-    off += s.byteLength;
-  });
-  return new Message(buf.buffer, false);
 }
