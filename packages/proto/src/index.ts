@@ -14,3 +14,4 @@ export * as gofer from "./gen/gofer.js";
 export * as control from "./gen/control.js";
 export * as netstack from "./gen/netstack.js";
 export * as testing from "./gen/testing.js";
+export { dataListItems, setDataList } from "./data.js";
