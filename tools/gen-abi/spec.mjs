@@ -239,6 +239,13 @@ export const constantGroups = [
   },
   {
     out: "fs",
+    title: "Directory entry types (d_type)",
+    source: "glibc <dirent.h>: the kernel's DT_* live in include/linux/fs_types.h, which is not UAPI",
+    tu: "glibc",
+    scan: [["dirent.h", /^DT_[A-Z]+$/]],
+  },
+  {
+    out: "fs",
     title: "umount2(2) flags",
     source: "glibc <sys/mount.h>: not in the UAPI headers",
     tu: "glibc",

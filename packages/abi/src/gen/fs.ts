@@ -278,6 +278,17 @@ export const MOUNT_ATTR_IDMAP = 0x00100000;
 export const MOUNT_ATTR_NOSYMFOLLOW = 0x00200000;
 export const MOUNT_ATTR_SIZE_VER0 = 32;
 
+// ---- Directory entry types (d_type) (glibc <dirent.h>: the kernel's DT_* live in include/linux/fs_types.h, which is not UAPI)
+export const DT_UNKNOWN = 0;
+export const DT_FIFO = 1;
+export const DT_CHR = 2;
+export const DT_DIR = 4;
+export const DT_BLK = 6;
+export const DT_REG = 8;
+export const DT_LNK = 10;
+export const DT_SOCK = 12;
+export const DT_WHT = 14;
+
 // ---- umount2(2) flags (glibc <sys/mount.h>: not in the UAPI headers)
 export const MNT_FORCE = 1;
 export const MNT_DETACH = 2;
