@@ -101,6 +101,7 @@ export const translationUnits = {
       "sys/user.h",
       "sys/mount.h",
       "dirent.h",
+      "unistd.h",
     ],
   },
 };
@@ -236,6 +237,13 @@ export const constantGroups = [
     title: "mount(2) flags",
     tu: "kernel",
     scan: [["linux/mount.h", /^(MS_|MOUNT_ATTR_|OPEN_TREE_|MOVE_MOUNT_|FSOPEN_|FSPICK_|FSMOUNT_)/]],
+  },
+  {
+    out: "fs",
+    title: "access(2) modes",
+    source: "glibc <unistd.h>: not in the UAPI headers",
+    tu: "glibc",
+    scan: [["unistd.h", /^[FRWX]_OK$/]],
   },
   {
     out: "fs",

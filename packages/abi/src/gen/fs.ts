@@ -278,6 +278,12 @@ export const MOUNT_ATTR_IDMAP = 0x00100000;
 export const MOUNT_ATTR_NOSYMFOLLOW = 0x00200000;
 export const MOUNT_ATTR_SIZE_VER0 = 32;
 
+// ---- access(2) modes (glibc <unistd.h>: not in the UAPI headers)
+export const R_OK = 4;
+export const W_OK = 2;
+export const X_OK = 1;
+export const F_OK = 0;
+
 // ---- Directory entry types (d_type) (glibc <dirent.h>: the kernel's DT_* live in include/linux/fs_types.h, which is not UAPI)
 export const DT_UNKNOWN = 0;
 export const DT_FIFO = 1;
