@@ -1,0 +1,143 @@
+/**
+ * A NIC: one link endpoint, its assigned addresses and (for Ethernet links) its ARP resolver.
+ * It is the link's dispatcher: it strips the link header and hands IP packets to the stack.
+ */
+import { LinkAddress, type IPAddress } from "../address.js";
+import { buildEthernet, EthernetView, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from "../header/ethernet.js";
+import type { LinkDispatcher, LinkEndpoint } from "../link/endpoint.js";
+import { isNetError } from "../errors.js";
+import { ArpResolver } from "../network/arp/arp.js";
+import { multicastMac, NdpResolver } from "../network/ipv6/ndp.js";
+import type { Stack } from "./stack.js";
+
+export interface NicAddress {
+  address: IPAddress;
+  prefixLen: number;
+}
+
+export class Nic implements LinkDispatcher {
+  readonly addresses: NicAddress[] = [];
+  readonly arp: ArpResolver | undefined;
+  readonly ndp: NdpResolver | undefined;
+
+  constructor(
+    readonly id: number,
+    readonly link: LinkEndpoint,
+    private readonly stack: Stack,
+  ) {
+    const mac = link.linkAddress;
+    if (link.headerKind === "ethernet" && mac !== undefined) {
+      const resolverNic = {
+        linkAddress: mac,
+        writeFrame: (dst: LinkAddress, type: number, payload: Uint8Array) => this.writeFrame(mac, dst, type, payload),
+        ownsAddress: (ip: IPAddress) => this.hasAddress(ip),
+        sourceFor: (target: IPAddress) => this.sourceFor(target),
+      };
+      this.arp = new ArpResolver(resolverNic, stack.clock, stack.stats, stack.config.arp);
+      this.ndp = new NdpResolver(resolverNic, stack.clock, stack.stats, stack.config.arp);
+    }
+    link.attach(this);
+  }
+
+  get mtu(): number {
+    return this.link.mtu;
+  }
+
+  hasAddress(ip: IPAddress): boolean {
+    return this.addresses.some((a) => a.address.equals(ip));
+  }
+
+  /** True if `ip` is the limited broadcast or the directed broadcast of one of our subnets. */
+  isBroadcast(ip: IPAddress): boolean {
+    if (ip.isV4Broadcast()) return true;
+    return this.addresses.some((a) => a.address.version === 4 && a.prefixLen < 31 && a.address.subnetBroadcast(a.prefixLen).equals(ip));
+  }
+
+  /** The address to send from toward `target`: one on the same subnet, else the first of its family. */
+  sourceFor(target: IPAddress): IPAddress | undefined {
+    const same = this.addresses.find((a) => a.address.version === target.version && target.inSubnet(a.address, a.prefixLen));
+    return (same ?? this.addresses.find((a) => a.address.version === target.version))?.address;
+  }
+
+  /** LinkDispatcher: an inbound frame from the link. */
+  deliverFrame(frame: Uint8Array): void {
+    const stats = this.stack.stats.link;
+    stats.received++;
+    if (this.link.headerKind === "none") {
+      const version = (frame[0] ?? 0) >> 4;
+      if (version === 4) this.stack.ipv4.handlePacket(this, frame);
+      else if (version === 6) this.stack.ipv6.handlePacket(this, frame);
+      else stats.malformed++;
+      return;
+    }
+    const eth = EthernetView.parse(frame);
+    if (eth === undefined) {
+      stats.malformed++;
+      return;
+    }
+    const dst = eth.destination;
+    const mine = this.link.linkAddress;
+    const dstBytes = dst.bytes;
+    if (!(mine !== undefined && dst.equals(mine)) && ((dstBytes[0] ?? 0) & 1) === 0) {
+      stats.notForUs++;
+      return;
+    }
+    switch (eth.etherType) {
+      case ETHERTYPE_IPV4:
+        this.stack.ipv4.handlePacket(this, eth.payload);
+        return;
+      case ETHERTYPE_ARP:
+        if (this.arp !== undefined) this.arp.handle(eth.payload);
+        return;
+      case ETHERTYPE_IPV6:
+        this.stack.ipv6.handlePacket(this, eth.payload);
+        return;
+      default:
+        stats.unknownEtherType++;
+    }
+  }
+
+  /**
+   * Sends an IPv4 packet toward `nextHop` (broadcast goes to the Ethernet broadcast address;
+   * unicast is resolved through ARP on Ethernet links).
+   */
+  writeIPv4(nextHop: IPAddress, packet: Uint8Array): void {
+    const mac = this.link.linkAddress;
+    if (this.arp === undefined || mac === undefined) {
+      this.writeRaw(packet);
+      return;
+    }
+    if (this.isBroadcast(nextHop)) {
+      this.writeFrame(mac, LinkAddress.broadcast, ETHERTYPE_IPV4, packet);
+      return;
+    }
+    this.arp.sendIPv4(nextHop, packet);
+  }
+
+  /**
+   * Sends an IPv6 packet toward `nextHop`: multicast maps to 33:33 + low 32 bits
+   * (RFC 2464 §7); unicast is resolved by Neighbor Discovery on Ethernet links.
+   */
+  writeIPv6(nextHop: IPAddress, packet: Uint8Array): void {
+    const mac = this.link.linkAddress;
+    if (this.ndp === undefined || mac === undefined) {
+      this.writeRaw(packet);
+      return;
+    }
+    if (nextHop.isMulticast()) {
+      this.writeFrame(mac, multicastMac(nextHop), ETHERTYPE_IPV6, packet);
+      return;
+    }
+    this.ndp.sendIPv6(nextHop, packet);
+  }
+
+  private writeFrame(src: LinkAddress, dst: LinkAddress, etherType: number, payload: Uint8Array): void {
+    this.writeRaw(buildEthernet({ destination: dst, source: src, etherType }, payload));
+  }
+
+  private writeRaw(frame: Uint8Array): void {
+    const r = this.link.writePackets([frame]);
+    if (isNetError(r) || r === 0) this.stack.stats.link.writeErrors++;
+    else this.stack.stats.link.sent++;
+  }
+}
