@@ -10,6 +10,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   runsc::InitFd(env, exports);
   runsc::InitSocket(env, exports);
   runsc::InitFdWatcher(env, exports);
+  runsc::InitFs(env, exports);
+  runsc::InitFsAttr(env, exports);
+  runsc::InitConfine(env, exports);
+  runsc::InitFsSocket(env, exports);
+  runsc::InitPtrace(env, exports);
+  runsc::InitTracerWait(env, exports);
   return exports;
 }
 

@@ -26,6 +26,25 @@ void InitSocket(Napi::Env env, Napi::Object exports);
 // The FdWatcher class (uv_poll_t on the calling thread's loop) and the POLL_* constants.
 void InitFdWatcher(Napi::Env env, Napi::Object exports);
 
+// openat/openat2, statx, mkdirat, mknodat, symlinkat, linkat, unlinkat, renameat2, readlinkat,
+// getdents64, lseek, fsync, fdatasync, fstatfs (fs.cc).
+void InitFs(Napi::Env env, Napi::Object exports);
+
+// fchmodat(2), fchmod, fchownat, utimensat, ftruncate and the f*xattr calls (fs_attr.cc).
+void InitFsAttr(Napi::Env env, Napi::Object exports);
+
+// unshare, mount, umount2, pivotRoot, chroot, chdir, fchdir, capset, capget, prctl
+// (confine.cc).
+void InitConfine(Napi::Env env, Napi::Object exports);
+
+// bindUnixAt, connectUnixAt: AF_UNIX sockets by name relative to a directory FD (fs_socket.cc).
+void InitFsSocket(Napi::Env env, Napi::Object exports);
+
+// The ptrace platform: stub processes, registers, injected syscalls, process_vm_readv/writev,
+// the tracer's wait (ptrace.cc), and its helper threads and idle callback (tracer_wait.cc).
+void InitPtrace(Napi::Env env, Napi::Object exports);
+void InitTracerWait(Napi::Env env, Napi::Object exports);
+
 }  // namespace runsc
 
 #endif  // RUNSC_NATIVE_MODULES_H_

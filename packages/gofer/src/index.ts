@@ -1,1 +1,60 @@
-export {};
+/**
+ * @runsc-ts/gofer: the file server, one process per mount. It serves gofer.capnp on one Unix
+ * socket, confined to its mount root, and donates host FDs for opened files. See README.md for
+ * the threat model (the sentry is assumed compromised), concurrency and what is not implemented.
+ */
+import { AT_FDCWD, O_DIRECTORY, O_PATH } from "@runsc-ts/abi";
+import { native, rpcOverFd } from "@runsc-ts/platform";
+import { type GoferLogger, confine } from "./confine.js";
+import { GoferServer } from "./server.js";
+
+export { ConfinementError, KEPT_CAPABILITIES, capabilityMask, confine, installSeccompFilter } from "./confine.js";
+export type { ConfineOptions, GoferLogger } from "./confine.js";
+export { GoferServer, FileImpl } from "./server.js";
+export { MAX_WALK_NAMES, checkName } from "./walk.js";
+export { setDataList } from "./data-list.js";
+export type { DataList } from "./data-list.js";
+
+export interface ServeGoferOptions {
+  /** Absolute host path of the mount root. */
+  readonly root: string;
+  /** A connected SOCK_STREAM Unix socket to the sentry; taken over. */
+  readonly ioFd: number;
+  readonly readOnly: boolean;
+  readonly log: GoferLogger;
+  /**
+   * Skip confinement (developer flag `--unconfined`: tests as non-root). Without it a failure
+   * to confine is fatal (ConfinementError) and nothing is served.
+   */
+  readonly unconfined?: boolean;
+}
+
+/**
+ * Confines the process (unless `unconfined`), then serves the mount on `ioFd` until the
+ * connection ends — the peer closes it, or sends garbage, which aborts the connection — and
+ * returns. Every handle is closed by then.
+ *
+ * Preconditions: the calling process is a gofer and nothing else. Confinement cannot be undone
+ * (the host's file system is gone from the main thread's view), and the process umask becomes 0.
+ * Tests drive `GoferServer` directly instead.
+ */
+export async function serveGofer(opts: ServeGoferOptions): Promise<void> {
+  const { ioFd, readOnly, log } = opts;
+  let rootPath = opts.root;
+  if (opts.unconfined === true) {
+    log.warn({ root: rootPath }, "gofer running UNCONFINED (--unconfined): development only");
+  } else {
+    confine({ root: rootPath, readOnly, log });
+    rootPath = "/";
+  }
+  // Modes of created files are exactly what the sentry asks (it has applied the guest's umask).
+  process.umask(0);
+  const rootFd = native.openat(AT_FDCWD, rootPath, O_PATH | O_DIRECTORY, 0);
+  const server = new GoferServer(rootFd, readOnly);
+  const conn = rpcOverFd(ioFd, { bootstrap: server.bootstrap(), logger: log });
+  log.info({ root: opts.root, readOnly }, "gofer serving");
+  const reason = await conn.closed();
+  server.close();
+  if (reason === undefined) log.info({}, "gofer connection closed; exiting");
+  else log.warn({ err: reason.message }, "gofer connection ended abnormally; exiting");
+}

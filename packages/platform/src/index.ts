@@ -1,8 +1,9 @@
 /**
  * @runsc-ts/platform: the TypeScript face of the native code, and the only package that loads
  * it. Today: Unix sockets with descriptor passing (UnixFdStream, proto's FdStream over a real
- * socket) and the addon's descriptor primitives. See README.md for the model and what is not
- * implemented yet (the ptrace platform, stubs, KVM).
+ * socket), the addon's descriptor primitives, and the ptrace platform (PtracePlatform: stub
+ * address spaces, contexts, syscall trapping; platformFor). See README.md for the model and
+ * what is not implemented yet.
  */
 export { UnixFdStream, fromFd, socketPair } from "./unix-stream.js";
 export { native, isSystemError, systemErrorFromErrno } from "./native.js";
@@ -10,9 +11,22 @@ export type {
   FdWatcher,
   FdWatcherCallback,
   FdWatcherConstructor,
+  HostPath,
   NativeAddon,
   NativeConstants,
   SystemError,
 } from "./native.js";
 export { rpcOverFd, rpcPair } from "./rpc.js";
 export type { RpcOptions } from "./rpc.js";
+export type { AddressSpace, AppEvent, Context, Platform, SyscallArgs } from "./platform.js";
+export { PLATFORM_NAMES, PlatformUnavailableError, platformFor } from "./platform-for.js";
+export { PtracePlatform, stubPath } from "./ptrace/ptrace-platform.js";
+export type { PtraceOptions } from "./ptrace/ptrace-platform.js";
+export { APP_ADDRESS_TOP, PtraceAddressSpace } from "./ptrace/address-space.js";
+export { PtraceContext } from "./ptrace/context.js";
+export { REG, SYSCALL_ARG_REGS } from "./ptrace/regs.js";
+export type { RegName } from "./ptrace/regs.js";
+export { loadStaticElf } from "./ptrace/static-elf.js";
+export type { LoadOptions, LoadedImage } from "./ptrace/static-elf.js";
+export { nativeBuildDir } from "./native.js";
+export type { PtraceAddon, PtraceConstants } from "./native.js";

@@ -96,8 +96,11 @@ export interface FdWatcherConstructor {
   new (fd: number, callback: FdWatcherCallback): FdWatcher;
 }
 
+/** A host path or file name: UTF-8 text or raw bytes. */
+export type HostPath = string | Uint8Array;
+
 /** The addon. Argument errors throw TypeError/RangeError; failed system calls throw SystemError. */
-export interface NativeAddon {
+export interface NativeAddon extends PtraceAddon {
   readonly constants: NativeConstants;
 
   /** socketpair(AF_UNIX, type, 0). `type`: SOCK_STREAM etc., or'ed with SOCK_CLOEXEC/SOCK_NONBLOCK. */
@@ -130,10 +133,169 @@ export interface NativeAddon {
   /** O_NONBLOCK is a property of the open file description: every holder sees the change. */
   setNonblock(fd: number, on: boolean): void;
 
+
+  // ---- File-system calls (native/src/fs.cc, fs_attr.cc), for the gofer. A `path` or `name` is
+  // a string or raw bytes (Linux names are bytes; NUL inside is a TypeError). `dirfd` may be
+  // AT_FDCWD (-100). Opens add O_CLOEXEC; the caller owns every descriptor returned. Struct
+  // outputs are filled into caller buffers and decoded with @runsc-ts/abi's layouts.
+
+  openat(dirfd: number, path: HostPath, flags: number, mode: number): number;
+  /** openat2(2) with `struct open_how {flags, mode, resolve}` (RESOLVE_* flags). */
+  openat2(dirfd: number, path: HostPath, flags: number, mode: number, resolve: number): number;
+  /** Fills `out` (at least 256 bytes) with a struct statx. */
+  statx(dirfd: number, path: HostPath, flags: number, mask: number, out: Uint8Array): void;
+  mkdirat(dirfd: number, path: HostPath, mode: number): void;
+  /** `mode` includes the S_IFMT type. */
+  mknodat(dirfd: number, path: HostPath, mode: number, major: number, minor: number): void;
+  symlinkat(target: HostPath, dirfd: number, path: HostPath): void;
+  linkat(olddirfd: number, oldpath: HostPath, newdirfd: number, newpath: HostPath, flags: number): void;
+  unlinkat(dirfd: number, path: HostPath, flags: number): void;
+  renameat2(olddirfd: number, oldpath: HostPath, newdirfd: number, newpath: HostPath, flags: number): void;
+  /** The link's target bytes (an empty path reads the symlink an O_PATH descriptor refers to). */
+  readlinkat(dirfd: number, path: HostPath): Buffer;
+  /** Fills `buf` with linux_dirent64 records; returns the bytes used (0 at the end). */
+  getdents64(fd: number, buf: Uint8Array): number;
+  lseek(fd: number, offset: bigint | number, whence: number): bigint;
+  fsync(fd: number): void;
+  fdatasync(fd: number): void;
+  /** Fills `out` (at least 120 bytes) with a struct statfs. Works on O_PATH descriptors. */
+  fstatfs(fd: number, out: Uint8Array): void;
+  /** With `flags` (AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW) this is fchmodat2(2) (Linux 6.6; ENOSYS before). */
+  fchmodat(dirfd: number, path: HostPath, mode: number, flags: number): void;
+  fchmod(fd: number, mode: number): void;
+  /** uid/gid 0xffffffff leave that id unchanged. */
+  fchownat(dirfd: number, path: HostPath, uid: number, gid: number, flags: number): void;
+  /** nsec may be UTIME_NOW or UTIME_OMIT; AT_EMPTY_PATH acts on an O_PATH descriptor itself. */
+  utimensat(
+    dirfd: number,
+    path: HostPath,
+    atimeSec: bigint | number,
+    atimeNsec: number,
+    mtimeSec: bigint | number,
+    mtimeNsec: number,
+    flags: number,
+  ): void;
+  ftruncate(fd: number, length: bigint | number): void;
+  /** The value's length; an empty `buf` only asks for it. */
+  fgetxattr(fd: number, name: HostPath, buf: Uint8Array): number;
+  fsetxattr(fd: number, name: HostPath, value: Uint8Array, flags: number): void;
+  /** Bytes of NUL-terminated names; an empty `buf` only asks for the length. */
+  flistxattr(fd: number, buf: Uint8Array): number;
+  fremovexattr(fd: number, name: HostPath): void;
+  /**
+   * socket(AF_UNIX, type) bound to `name` (one component, under 108 bytes) in directory `dirfd`:
+   * the calling thread's cwd moves there for the bind and back (native/src/fs_socket.cc).
+   */
+  bindUnixAt(dirfd: number, name: HostPath, type: number): number;
+  /** The same, connected instead of bound; the socket is non-blocking (a full backlog is EAGAIN). */
+  connectUnixAt(dirfd: number, name: HostPath, type: number): number;
+
+  // ---- Confinement (native/src/confine.cc). Linux applies each to the calling thread only.
+
+  unshare(flags: number): void;
+  mount(source: HostPath | null, target: HostPath, fstype: HostPath | null, flags: number, data: HostPath | null): void;
+  umount2(target: HostPath, flags: number): void;
+  pivotRoot(newRoot: HostPath, putOld: HostPath): void;
+  chroot(path: HostPath): void;
+  chdir(path: HostPath): void;
+  fchdir(fd: number): void;
+  /** The calling thread's capability sets as bigint masks of (1n << CAP_*) bits. */
+  capset(effective: bigint, permitted: bigint, inheritable: bigint): void;
+  capget(): { effective: bigint; permitted: bigint; inheritable: bigint };
+  /** prctl(2); missing arguments are 0. Returns the call's non-negative result. */
+  prctl(option: number, arg2?: bigint | number, arg3?: bigint | number, arg4?: bigint | number, arg5?: bigint | number): number;
+
   readonly FdWatcher: FdWatcherConstructor;
 }
 
+/**
+ * Constants of the ptrace platform (native/src/ptrace.cc), compiled from the host headers:
+ * `REG_*` are element indices into a user_regs_struct held as a BigUint64Array.
+ */
+export interface PtraceConstants {
+  readonly [name: `REG_${string}`]: number;
+  readonly USER_REGS_COUNT: number;
+  readonly SIGINFO_SIZE: number;
+  readonly SIGINFO_SIGNO: number;
+  readonly SIGINFO_CODE: number;
+  readonly SIGINFO_ADDR: number;
+  /** Bytes of the XSAVE area (CPUID 0xD): the size of an FP state buffer. */
+  readonly XSTATE_SIZE: number;
+  readonly AUDIT_ARCH_X86_64: number;
+  readonly AUDIT_ARCH_I386: number;
+  readonly STUB_PAGE_ADDR: number;
+  readonly STUB_PAGE_SIZE: number;
+  readonly STUB_SYSCALL_ADDR: number;
+  /** Host signal that interrupts a tracee (never delivered to it). */
+  readonly INTERRUPT_SIGNAL: number;
+  /** Host signal that interrupts the tracer thread's wait (handler without SA_RESTART). */
+  readonly WAKE_SIGNAL: number;
+  readonly RESUME_SYSEMU: number;
+  readonly RESUME_CONT: number;
+  readonly RESUME_SINGLESTEP: number;
+  readonly EVENT_NONE: number;
+  readonly EVENT_LOOP: number;
+  readonly EVENT_SYSCALL: number;
+  readonly EVENT_SIGNAL: number;
+  readonly EVENT_INTERRUPT: number;
+  readonly EVENT_EXIT: number;
+  readonly EVENT_KILLED: number;
+  readonly EVENT_PTRACE: number;
+  readonly EVENT_UNKNOWN: number;
+}
+
+/**
+ * The ptrace platform's mechanism (native/src/ptrace.cc, tracer_wait.cc); the model is in
+ * src/ptrace/. Every function must run on the tracer thread, the thread that called
+ * ptraceStart (others throw). `tid`s are host thread ids of tracees.
+ */
+export interface PtraceAddon {
+  readonly ptraceConstants: PtraceConstants;
+  /** Starts the zygote stub (makes this thread the tracer); returns its pid. One per process. */
+  ptraceStart(stubPath: string): number;
+  /** Kills and reaps the zygote and every tracee. */
+  ptraceStop(): void;
+  /** Gives a tracee its register (USER_REGS_COUNT) and siginfo (SIGINFO_SIZE) buffers; fills regs. */
+  ptraceRegister(tid: number, regs: BigUint64Array, siginfo: Uint8Array): void;
+  ptraceGetRegs(tid: number): void;
+  ptraceSetRegs(tid: number): void;
+  /** The XSAVE area (NT_X86_XSTATE) into `buf`; returns its length. */
+  ptraceGetFpregs(tid: number, buf: Uint8Array): number;
+  ptraceSetFpregs(tid: number, buf: Uint8Array): void;
+  /** PTRACE_SYSEMU/CONT/SINGLESTEP (RESUME_*) with `signal` (0: none), after SETREGS if `setRegs`. */
+  ptraceResume(tid: number, mode: number, signal: number, setRegs: boolean): void;
+  /** Whether ptraceResume binds the tracee to the tracer thread's current CPU (default true). */
+  ptraceSetPinning(on: boolean): void;
+  /**
+   * The next report: returns an EVENT_* kind; out = [tid, kind, detail]. NONE when nothing is
+   * running and nothing is pending; LOOP when the event loop needs the thread.
+   */
+  ptraceWait(out: Int32Array, block: boolean): number;
+  /** Back to the event loop with nothing running: arm the idle watcher. */
+  ptraceIdle(): void;
+  /** Runs host syscall `nr` in the stopped tracee at the stub; [result (negative errno), new child tid or 0]. */
+  ptraceInject(tid: number, nr: number, args: BigUint64Array): [bigint, number];
+  /** AUDIT_ARCH_* of the syscall the tracee is stopped at (PTRACE_GET_SYSCALL_INFO); 0 if none. */
+  ptraceSyscallArch(tid: number): number;
+  /** SIGKILL and reap; a tracee already gone is not an error. */
+  ptraceKill(tid: number): void;
+  /** Sends the interrupt signal: the tracee stops with EVENT_INTERRUPT. */
+  ptraceInterrupt(tid: number): void;
+  /** process_vm_readv: remote = [addr, len, ...]; fills `local` in order; returns bytes copied. */
+  vmRead(pid: number, remote: BigUint64Array, local: Uint8Array): number;
+  /** process_vm_writev, the same shape. */
+  vmWrite(pid: number, remote: BigUint64Array, local: Uint8Array): number;
+  /** The function called on the event loop when a stopped tracee reports while idle. */
+  tracerSetIdleCallback(callback: () => void): void;
+}
+
 const require = createRequire(import.meta.url);
+
+/**
+ * The addon's build directory: the stub (`stub/runsc-stub`) and the platform's static test and
+ * bench programs (`programs/`), built by native's install script.
+ */
+export const nativeBuildDir: string = require.resolve("@runsc-ts/native/package.json").replace(/package\.json$/, "build");
 
 /** The loaded addon. */
 export const native: NativeAddon = require("@runsc-ts/native") as NativeAddon;

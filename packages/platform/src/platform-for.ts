@@ -1,0 +1,34 @@
+/**
+ * `--platform=NAME`: the platform behind a name. `ptrace` is the only one implemented. `kvm`
+ * checks for /dev/kvm first, so a machine without it gets the error that tells the user what
+ * to do; on a machine with it, KVM is still refused (not implemented) — never faked.
+ */
+import { accessSync, constants } from "node:fs";
+import type { Platform } from "./platform.js";
+import { PtracePlatform } from "./ptrace/ptrace-platform.js";
+
+/** The platform names `--platform` accepts. */
+export const PLATFORM_NAMES = ["ptrace", "kvm"] as const;
+
+/** An error with a one-line message for the CLI (`code` "ERR_PLATFORM_UNAVAILABLE"). */
+export class PlatformUnavailableError extends Error {
+  readonly code = "ERR_PLATFORM_UNAVAILABLE";
+}
+
+/** Starts the named platform; throws PlatformUnavailableError with a one-line reason. */
+export function platformFor(name: string, kvmDevice = "/dev/kvm"): Platform {
+  switch (name) {
+    case "ptrace":
+      return PtracePlatform.start();
+    case "kvm": {
+      try {
+        accessSync(kvmDevice, constants.R_OK | constants.W_OK);
+      } catch {
+        throw new PlatformUnavailableError(`platform kvm: ${kvmDevice} is not available; use --platform=ptrace`);
+      }
+      throw new PlatformUnavailableError("platform kvm: not implemented yet; use --platform=ptrace");
+    }
+    default:
+      throw new PlatformUnavailableError(`unknown platform "${name}"; use --platform=ptrace`);
+  }
+}
