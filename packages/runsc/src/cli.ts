@@ -6,7 +6,7 @@
 import { Command, CommanderError } from "commander";
 import type { CliIo, CommandContext, Invocation, Invoke } from "./command.js";
 import { COMMANDS } from "./commands/index.js";
-import { CliError, oneLine } from "./errors.js";
+import { CliError, ExitStatus, oneLine } from "./errors.js";
 import { type GlobalOptions, addGlobalOptions, readGlobalOptions } from "./global-options.js";
 import { OptionValuesReader } from "./input.js";
 import { type Logger, type RootLogger, createLogger } from "./logging.js";
@@ -88,6 +88,7 @@ function reportFailure(err: unknown, io: CliIo, log: Logger | undefined, debug: 
     io.stderr(`runsc-ts: ${message}\n`);
     return err.exitCode === 0 ? 1 : err.exitCode;
   }
+  if (err instanceof ExitStatus) return err.exitCode;
   if (err instanceof CliError) {
     const message = oneLine(err.message);
     log?.error(message);

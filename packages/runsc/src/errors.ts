@@ -16,6 +16,17 @@ export class CliError extends Error {
 }
 
 /**
+ * Not a failure: the command finished and wants this exit status (a sandboxed program's own
+ * status, passed through by `do` and `boot`). Nothing is printed.
+ */
+export class ExitStatus extends Error {
+  override readonly name = "ExitStatus";
+  constructor(readonly exitCode: number) {
+    super(`exit status ${exitCode}`);
+  }
+}
+
+/**
  * The one place an unimplemented command fails. Every command's action calls this until it is
  * written, so the message and exit status stay the same across all of them.
  */

@@ -2,7 +2,8 @@ import { CliError } from "../errors.js";
 import { defineCommand } from "../command.js";
 import type { Fd } from "../flags.js";
 import { isFd, isFdArray, isString } from "../input.js";
-import { INTERNAL_GROUP, absolute, containerIdArgument, fdListOption, fdOption, sandboxNotImplementedAction } from "./common.js";
+import { runBoot } from "../sandbox/boot.js";
+import { INTERNAL_GROUP, absolute, containerIdArgument, fdListOption, fdOption } from "./common.js";
 
 /**
  * The sandbox kernel's process. Every resource arrives as an inherited FD named by a flag; boot
@@ -14,8 +15,8 @@ export interface BootArgs {
   readonly bundle: string;
   /** Reads the OCI spec (config.json contents). */
   readonly specFd: Fd;
-  /** The controller's listening socket (exec, kill, wait, ps, state connect here). */
-  readonly controllerFd: Fd;
+  /** The controller's listening socket (exec, kill, wait, ps, state connect here); none for `do`. */
+  readonly controllerFd: Fd | undefined;
   /** One gofer connection per mount: the root first, then the spec's mounts in order. */
   readonly ioFds: readonly Fd[];
   /** The container's stdin, stdout, stderr; empty when boot's own stdio is used. */
@@ -35,7 +36,7 @@ export const boot = defineCommand<BootArgs>({
       .addArgument(containerIdArgument())
       .requiredOption("--bundle <dir>", "the container's bundle directory")
       .addOption(fdOption("--spec-fd <fd>", "FD to read the OCI spec from").makeOptionMandatory())
-      .addOption(fdOption("--controller-fd <fd>", "FD of the controller's listening socket").makeOptionMandatory())
+      .addOption(fdOption("--controller-fd <fd>", "FD of the controller's listening socket (absent for `do`)"))
       .addOption(fdListOption("--io-fds <fds>", "FDs connected to the gofers, root mount first"))
       .addOption(fdListOption("--stdio-fds <fds>", "the container's stdin, stdout and stderr FDs"))
       .addOption(fdOption("--start-sync-fd <fd>", "FD to signal readiness on and wait for start"))
@@ -46,7 +47,7 @@ export const boot = defineCommand<BootArgs>({
       containerId: input.arg(0, isString),
       bundle: absolute(input.option("bundle", isString)),
       specFd: input.option("specFd", isFd),
-      controllerFd: input.option("controllerFd", isFd),
+      controllerFd: input.optionalOption("controllerFd", isFd),
       ioFds: input.list("ioFds", isFdArray),
       stdioFds: input.list("stdioFds", isFdArray),
       startSyncFd: input.optionalOption("startSyncFd", isFd),
@@ -65,5 +66,5 @@ export const boot = defineCommand<BootArgs>({
     }
     return args;
   },
-  run: sandboxNotImplementedAction,
+  run: runBoot,
 });

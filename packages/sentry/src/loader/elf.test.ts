@@ -72,7 +72,7 @@ describe("parseElf on real binaries, compared with readelf", () => {
 });
 
 /** A minimal valid static executable image: ELF header, one PT_LOAD, optional extras. */
-function minimalElf(opts: { phdrs?: Array<Partial<Record<string, number | bigint>>>; patch?: (dv: DataView) => void } = {}): Uint8Array {
+function minimalElf(opts: { phdrs?: Array<Partial<Record<string, number | bigint>>>; patch?: ((dv: DataView) => void) | undefined } = {}): Uint8Array {
   const phdrs = opts.phdrs ?? [{ p_type: 1, p_flags: 5, p_offset: 0n, p_vaddr: 0x400000n, p_filesz: 0x200n, p_memsz: 0x200n }];
   const size = 64 + 56 * phdrs.length + 0x200;
   const b = new Uint8Array(size);

@@ -1,0 +1,38 @@
+/**
+ * `runsc-ts boot`'s work: read the spec, connect to the root gofer, start the platform and the
+ * sentry, run the container's init process, and exit with its status (128+N if a signal killed
+ * it). A program that cannot start (not found, not executable) gets the shell's 127/126 and one
+ * line on stderr.
+ */
+import { readFileSync } from "node:fs";
+import { platformFor, rpcOverFd } from "@runsc-ts/platform";
+import { gofer } from "@runsc-ts/proto";
+import { StartError, boot, parseSpec, shellExitCode } from "@runsc-ts/sentry";
+import type { CommandContext } from "../command.js";
+import type { BootArgs } from "../commands/boot.js";
+import { CliError, ExitStatus } from "../errors.js";
+import { checkPlatform } from "../platform-check.js";
+
+export async function runBoot(ctx: CommandContext, args: BootArgs): Promise<void> {
+  checkPlatform(ctx.globals.platform, ctx.host);
+  const spec = parseSpec(readFileSync(args.specFd));
+  if (spec instanceof Error) throw new CliError(spec.message);
+  const rootFd = args.ioFds[0];
+  if (rootFd === undefined) throw new CliError("boot: --io-fds must name the root gofer's connection");
+  const conn = rpcOverFd(rootFd, { logger: ctx.log });
+  const rootGofer = conn.bootstrap(gofer.Gofer$Client);
+  const platform = platformFor(ctx.globals.platform);
+  const stdio: [number, number, number] = args.stdioFds.length === 3 ? [args.stdioFds[0] ?? 0, args.stdioFds[1] ?? 1, args.stdioFds[2] ?? 2] : [0, 1, 2];
+  try {
+    const sandbox = await boot({ spec, rootGofer, platform, stdio, log: ctx.log, strace: ctx.globals.strace });
+    const status = await sandbox.wait();
+    if (sandbox.kernel.bug !== undefined) throw new CliError(`sentry bug: ${sandbox.kernel.bug.message}`, 128);
+    throw new ExitStatus(shellExitCode(status));
+  } catch (e) {
+    if (e instanceof StartError) throw new CliError(e.message, e.exitCode);
+    throw e;
+  } finally {
+    platform.close();
+    conn.close();
+  }
+}

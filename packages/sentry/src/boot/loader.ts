@@ -1,0 +1,266 @@
+/**
+ * The Loader (gVisor's runsc/boot/loader.go, our own design): turns an OCI spec and the
+ * resources the runtime handed over (gofer connections, stdio FDs, a platform) into a running
+ * sandbox — kernel, mounts, init process — and reports the init process's exit.
+ *
+ * Mount table of the root container:
+ *   /       the root gofer's mount, under a tmpfs overlay when the spec's root is read-only
+ *           (writes land in memory, nothing reaches the host)
+ *   /proc   procfs        /dev   devfs (null, zero, full, random, urandom)
+ *   /tmp    tmpfs
+ */
+import {
+  AT_FDCWD,
+  EACCES,
+  ENOENT,
+  type LinuxError,
+  O_RDONLY,
+  O_WRONLY,
+  X_OK,
+  isLinuxError,
+} from "@runsc-ts/abi";
+import type { Platform } from "@runsc-ts/platform";
+import type { gofer } from "@runsc-ts/proto";
+import type { Logger } from "pino";
+import { createDevfs } from "../fsimpl/devfs/devfs.js";
+import { GoferFilesystem } from "../fsimpl/gofer/filesystem.js";
+import { HostFilesystem } from "../fsimpl/host/hostfs.js";
+import { OverlayFilesystem } from "../fsimpl/overlay/filesystem.js";
+import { ProcFilesystem, type ProcKernel, type ProcTask } from "../fsimpl/proc/procfs.js";
+import { TmpFilesystem } from "../fsimpl/tmpfs/filesystem.js";
+import { Credentials, capabilityBit } from "../kernel/auth/credentials.js";
+import { Kernel } from "../kernel/kernel.js";
+import { Limits, RLIMIT_NAMES } from "../kernel/limits.js";
+import type { Task } from "../kernel/task.js";
+import { UNAME } from "../kernel/uts.js";
+import { loadExecutable } from "../loader/load.js";
+import type { Spec } from "../oci/spec.js";
+import { linuxSyscalls } from "../syscalls/linux/table.js";
+import { FdTable } from "../vfs/fd-table.js";
+import { VirtualFilesystem } from "../vfs/vfs.js";
+import * as abi from "@runsc-ts/abi";
+
+export interface BootOptions {
+  readonly spec: Spec;
+  /** The root filesystem's gofer. */
+  readonly rootGofer: gofer.Gofer$Client;
+  readonly platform: Platform;
+  /** Host FDs for the init process's stdin, stdout, stderr. */
+  readonly stdio: readonly [number, number, number];
+  readonly log?: Logger;
+  readonly strace?: boolean;
+  readonly cpus?: number;
+  readonly totalMemory?: number;
+}
+
+/** Why the init process could not start: the message for the user and the shell's exit code. */
+export class StartError extends Error {
+  override readonly name = "StartError";
+  constructor(
+    message: string,
+    readonly exitCode: number,
+    readonly errno?: LinuxError,
+  ) {
+    super(message);
+  }
+}
+
+export interface Sandbox {
+  readonly kernel: Kernel;
+  readonly init: Task;
+  /** Resolves with the init process's wait status when it exits. */
+  wait(): Promise<number>;
+}
+
+const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/** The credentials the spec's process runs with. */
+export function credentialsOf(spec: Spec): Credentials {
+  const u = spec.process?.user ?? { uid: 0, gid: 0, additionalGids: [] };
+  const set = (names: readonly string[] | undefined): bigint => {
+    let bits = 0n;
+    for (const n of names ?? []) {
+      const v = (abi as unknown as Record<string, unknown>)[n];
+      if (typeof v === "number") bits |= capabilityBit(v);
+    }
+    return bits;
+  };
+  const c = spec.process?.capabilities;
+  return new Credentials({
+    uid: u.uid,
+    euid: u.uid,
+    suid: u.uid,
+    fsuid: u.uid,
+    gid: u.gid,
+    egid: u.gid,
+    sgid: u.gid,
+    fsgid: u.gid,
+    groups: u.additionalGids,
+    permitted: set(c?.permitted),
+    effective: set(c?.effective),
+    inheritable: set(c?.inheritable),
+    bounding: set(c?.bounding),
+    ambient: set(c?.ambient),
+  });
+}
+
+/** rlimits from the spec over Linux's defaults. */
+export function limitsOf(spec: Spec): Limits {
+  const limits = new Limits();
+  for (const l of spec.process?.rlimits ?? []) {
+    const resource = RLIMIT_NAMES[l.type];
+    if (resource !== undefined) limits.set(resource, { cur: l.soft, max: l.hard }, true);
+  }
+  return limits;
+}
+
+/** Builds the sandbox and starts its init process. */
+export async function boot(opts: BootOptions): Promise<Sandbox> {
+  const { spec, log } = opts;
+  const proc = spec.process;
+  if (proc === undefined) throw new StartError("the spec has no process to run", 127);
+
+  // Filesystems.
+  const vfs = new VirtualFilesystem();
+  const goferFs = await GoferFilesystem.mount(opts.rootGofer);
+  if (isLinuxError(goferFs)) throw new StartError(`cannot mount the root filesystem: ${goferFs.message}`, 125, goferFs);
+  const rootFs = spec.root?.readonly === true || goferFs.readOnly ? new OverlayFilesystem({ lower: goferFs }) : goferFs;
+  const ns = vfs.newMountNamespace(rootFs);
+  const rootVd = ns.rootVd();
+  const creds = credentialsOf(spec);
+  const limits = limitsOf(spec);
+  const fdTable = new FdTable(() => limits.cur(abi.RLIMIT_NOFILE));
+  const bootCtx = { creds: Credentials.root(), root: rootVd, cwd: rootVd, fdTable, umask: 0o022 };
+
+  const kernel = new Kernel({
+    platform: opts.platform,
+    vfs,
+    syscalls: linuxSyscalls(),
+    ...(log === undefined ? {} : { log }),
+    strace: opts.strace ?? false,
+    hostname: spec.hostname ?? "runsc-ts",
+    ...(opts.cpus === undefined ? {} : { cpus: opts.cpus }),
+    ...(opts.totalMemory === undefined ? {} : { totalMemory: opts.totalMemory }),
+  });
+
+  const mountAt = async (path: string, fs: import("../vfs/filesystem.js").Filesystem) => {
+    const r = await vfs.mount(bootCtx, fs, path);
+    if (isLinuxError(r)) {
+      // A missing mount point on a read-only root: create it in the overlay, then mount.
+      await vfs.mkdirAt(bootCtx, AT_FDCWD, path, 0o755);
+      const again = await vfs.mount(bootCtx, fs, path);
+      if (isLinuxError(again)) throw new StartError(`cannot mount ${path}: ${again.message}`, 125, again);
+    }
+  };
+  await mountAt("/proc", new ProcFilesystem(procKernelOf(kernel)));
+  await mountAt("/dev", await createDevfs());
+  await mountAt("/tmp", new TmpFilesystem());
+
+  // Standard streams.
+  const hostfs = new HostFilesystem();
+  const stdioModes = [O_RDONLY, O_WRONLY, O_WRONLY];
+  opts.stdio.forEach((hostFd, i) => {
+    const f = hostfs.import(hostFd, stdioModes[i] ?? O_WRONLY);
+    fdTable.installAt(i, f, false);
+    f.decRef();
+  });
+
+  // The init process.
+  const cwd = await vfs.lookupAt({ ...bootCtx, creds }, AT_FDCWD, proc.cwd, true, false);
+  if (isLinuxError(cwd)) throw new StartError(`cannot enter the working directory ${proc.cwd}: ${cwd.message}`, 126, cwd);
+  const task = kernel.newProcess({
+    creds,
+    fs: { root: rootVd, cwd, umask: proc.user.umask ?? 0o022 },
+    fdTable,
+    name: (proc.args[0] ?? "init").split("/").pop() ?? "init",
+    limits,
+  });
+  const env = proc.env.map((e) => Buffer.from(e, "latin1"));
+  const path = await findExecutable(task, proc.args[0] ?? "", proc.env);
+  if (isLinuxError(path)) throw startError(proc.args[0] ?? "", path);
+  const loaded = await loadExecutable(task, { path, argv: proc.args.map((a) => Buffer.from(a, "latin1")), envp: env });
+  if (isLinuxError(loaded)) {
+    kernel.taskExited(task);
+    throw startError(proc.args[0] ?? "", loaded);
+  }
+  log?.info({ path: loaded.executable, pid: task.tid }, "init process started");
+  const done = kernel.run(task);
+  return {
+    kernel,
+    init: task,
+    wait: async () => {
+      await done;
+      return task.tg.waitExit();
+    },
+  };
+}
+
+/** What a shell says, and the code it exits with, when a command cannot run. */
+function startError(cmd: string, e: LinuxError): StartError {
+  const notFound = e === ENOENT;
+  return new StartError(`${cmd}: ${e.message.toLowerCase()}`, notFound ? 127 : 126, e);
+}
+
+/**
+ * Finds `cmd` the way execvp does: a name with a slash is used as is; otherwise each PATH entry
+ * (from the process's environment, or the default) is tried in order, in the sandbox's own
+ * filesystem. ENOENT when none exists; EACCES when one exists but none is executable.
+ */
+async function findExecutable(t: Task, cmd: string, env: readonly string[]): Promise<string | LinuxError> {
+  if (cmd === "") return ENOENT;
+  if (cmd.includes("/")) return cmd;
+  const pathVar = env.find((e) => e.startsWith("PATH="))?.slice(5) ?? DEFAULT_PATH;
+  let sawDenied = false;
+  for (const dir of pathVar.split(":")) {
+    const candidate = `${dir === "" ? "." : dir}/${cmd}`;
+    const r = await t.kernel.vfs.accessAt(t, AT_FDCWD, candidate, X_OK);
+    if (r === undefined) {
+      const st = await t.kernel.vfs.statAt(t, AT_FDCWD, candidate);
+      if (!isLinuxError(st) && (st.mode & abi.S_IFMT) === abi.S_IFREG) return candidate;
+    } else if (r === EACCES) {
+      sawDenied = true;
+    }
+  }
+  return sawDenied ? EACCES : ENOENT;
+}
+
+/** procfs's view of the kernel. */
+function procKernelOf(k: Kernel): ProcKernel {
+  const procTask = (t: Task): ProcTask => ({
+    pid: t.tg.tgid,
+    ppid: t.tg.parent?.tgid ?? 0,
+    comm: () => t.name,
+    cmdline: () => {
+      const len = Number(t.mm.argEnd - t.mm.argStart);
+      if (len <= 0) return new Uint8Array(0);
+      const b = t.mm.copyIn(t.mm.argStart, len);
+      return isLinuxError(b) ? new Uint8Array(0) : b;
+    },
+    creds: () => t.creds,
+    fdTable: () => t.fdTable,
+    root: () => t.fs.root,
+    cwd: () => t.fs.cwd,
+  });
+  return {
+    vfs: k.vfs,
+    hostname: () => k.uts.hostname,
+    release: UNAME.release,
+    version: UNAME.version,
+    uptime: () => Number(process.hrtime.bigint() - k.bootTime) / 1e9,
+    tasks: () => [...k.threadGroups.values()].flatMap((tg) => {
+      const leader = k.tasks.get(tg.tgid);
+      return leader === undefined ? [] : [procTask(leader)];
+    }),
+    task: (pid) => {
+      const t = k.tasks.get(pid);
+      return t === undefined ? undefined : procTask(t);
+    },
+    filesystems: () => [
+      ["tmpfs", false],
+      ["proc", false],
+      ["devtmpfs", false],
+      ["overlay", false],
+      ["9p", false],
+    ],
+  };
+}

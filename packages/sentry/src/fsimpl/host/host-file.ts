@@ -1,0 +1,105 @@
+/**
+ * Files backed by a host FD the sentry holds: the sandbox's stdio (given by --stdio-fds) and
+ * files a gofer donated. Reads and writes go straight to the host FD.
+ *
+ * Blocking: a regular file never blocks. For pipes, sockets and terminals, a read first waits
+ * for readiness with a libuv poll watcher on the kernel thread's loop (the host FD stays in
+ * blocking mode: its file description may be shared with the user's shell, so we never set
+ * O_NONBLOCK on it); once readable, one read returns what is there without blocking.
+ * Writes are synchronous: a full pipe to the host blocks the kernel thread until it drains.
+ */
+import { closeSync, fstatSync, readSync, writeSync } from "node:fs";
+import { EAGAIN, EIO, EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, type LinuxError, linuxErrorFromName } from "@runsc-ts/abi";
+import { type FdWatcher, native } from "@runsc-ts/platform";
+import { type EventMask, WaitQueue } from "../../kernel/waiter.js";
+import type { FileDescriptionImpl } from "../../vfs/file-description.js";
+
+/** A host I/O failure (Node's error code) as the errno the application sees. */
+export function hostError(e: unknown): LinuxError {
+  const code = (e as { code?: unknown }).code;
+  return (typeof code === "string" ? linuxErrorFromName(code) : undefined) ?? EIO;
+}
+
+export class HostFdFile implements FileDescriptionImpl {
+  readonly seekable: boolean;
+  readonly waitQueue = new WaitQueue();
+  private fd: number;
+  private readonly owned: boolean;
+  private watcher: FdWatcher | undefined;
+  /** The poll watcher saw the FD readable (or hung up) and no read has consumed that yet. */
+  private ready = false;
+
+  /**
+   * @param fd the host FD
+   * @param owned whether this file closes it when released (donated FDs: yes; stdio: no)
+   */
+  constructor(fd: number, owned: boolean) {
+    this.fd = fd;
+    this.owned = owned;
+    let regular = false;
+    try {
+      regular = fstatSync(fd).isFile();
+    } catch {
+      regular = false;
+    }
+    this.seekable = regular;
+  }
+
+  read(dst: Uint8Array, offset: number): Promise<number | LinuxError> {
+    if (this.fd < 0) return Promise.resolve(EIO);
+    if (!this.seekable && !this.ready) {
+      this.watch();
+      return Promise.resolve(EAGAIN);
+    }
+    this.ready = false;
+    try {
+      return Promise.resolve(readSync(this.fd, dst, 0, dst.length, this.seekable ? offset : null));
+    } catch (e) {
+      return Promise.resolve(hostError(e));
+    }
+  }
+
+  write(src: Uint8Array, offset: number): Promise<number | LinuxError> {
+    if (this.fd < 0) return Promise.resolve(EIO);
+    try {
+      return Promise.resolve(writeSync(this.fd, src, 0, src.length, this.seekable ? offset : null));
+    } catch (e) {
+      return Promise.resolve(hostError(e));
+    }
+  }
+
+  size(): Promise<number | LinuxError> {
+    try {
+      return Promise.resolve(fstatSync(this.fd).size);
+    } catch (e) {
+      return Promise.resolve(hostError(e));
+    }
+  }
+
+  readiness(mask: EventMask): EventMask {
+    if (this.seekable) return mask & (EPOLLIN | EPOLLOUT);
+    return mask & ((this.ready ? EPOLLIN : 0) | EPOLLOUT);
+  }
+
+  release(): void {
+    this.watcher?.close();
+    this.watcher = undefined;
+    if (this.owned && this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+  }
+
+  /** Starts (once) a poll watcher that marks the FD ready and wakes waiters. */
+  private watch(): void {
+    if (this.watcher === undefined) {
+      const { POLL_READABLE, POLL_DISCONNECT } = native.constants;
+      this.watcher = new native.FdWatcher(this.fd, (status) => {
+        this.ready = true;
+        this.watcher?.stop();
+        this.waitQueue.notify(status < 0 ? EPOLLERR | EPOLLIN : EPOLLIN | EPOLLHUP);
+      });
+      this.watcher.start(POLL_READABLE | POLL_DISCONNECT);
+      return;
+    }
+    this.watcher.start(native.constants.POLL_READABLE | native.constants.POLL_DISCONNECT);
+  }
+}

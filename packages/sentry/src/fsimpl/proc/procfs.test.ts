@@ -1,0 +1,116 @@
+import { describe, expect, it } from "vitest";
+import { AT_FDCWD, EACCES, ENOENT, EPERM, O_CREAT, O_RDONLY, O_WRONLY, isLinuxError, type LinuxError } from "@runsc-ts/abi";
+import { Credentials } from "../../kernel/auth/credentials.js";
+import { FdTable } from "../../vfs/fd-table.js";
+import { parseDirents64 } from "../../vfs/file-description.js";
+import { makeEnv, type TestEnv } from "../../vfs/test-env.js";
+import { PipeFilesystem } from "../pipe/pipefs.js";
+import { ProcFilesystem, type ProcKernel, type ProcTask } from "./procfs.js";
+
+function ok<T>(v: T | LinuxError): T {
+  if (isLinuxError(v)) throw new Error(`unexpected ${v.name}`);
+  return v;
+}
+
+async function cat(env: TestEnv, path: string, ctx = env.ctx): Promise<string> {
+  const f = await env.vfs.openAt(ctx, AT_FDCWD, path, O_RDONLY);
+  if (isLinuxError(f)) return f.name;
+  const buf = new Uint8Array(8192);
+  const n = ok(await f.read(buf));
+  f.decRef();
+  return Buffer.from(buf.subarray(0, n)).toString("latin1");
+}
+
+async function setup(): Promise<{ env: TestEnv; tasks: ProcTask[]; fdTable: FdTable }> {
+  const env = makeEnv();
+  ok(await env.vfs.mkdirAt(env.ctx, AT_FDCWD, "/proc", 0o555));
+  ok(await env.vfs.mkdirAt(env.ctx, AT_FDCWD, "/work", 0o755));
+  const fdTable = new FdTable();
+  const cwd = ok(await env.vfs.lookupAt(env.ctx, AT_FDCWD, "/work", true, false));
+  const task: ProcTask = {
+    pid: 1, ppid: 0,
+    comm: () => "init",
+    cmdline: () => Buffer.from("sh\0-c\0true\0"),
+    creds: () => Credentials.root(),
+    fdTable: () => fdTable,
+    root: () => env.ctx.root,
+    cwd: () => cwd,
+  };
+  const tasks = [task];
+  const kernel: ProcKernel = {
+    vfs: env.vfs,
+    hostname: () => "sandbox",
+    release: "6.1.0",
+    version: "#1 SMP",
+    uptime: () => 12.5,
+    tasks: () => tasks,
+    task: (pid) => tasks.find((t) => t.pid === pid),
+    filesystems: () => [["tmpfs", false], ["proc", false], ["ext4", true]],
+  };
+  ok(await env.vfs.mount(env.ctx, new ProcFilesystem(kernel, env.clock), "/proc", { noSuid: true, noDev: true, noExec: true }));
+  return { env, tasks, fdTable };
+}
+
+describe("procfs", () => {
+  it("serves the static files", async () => {
+    const { env } = await setup();
+    expect(await cat(env, "/proc/sys/kernel/hostname")).toBe("sandbox\n");
+    expect(await cat(env, "/proc/sys/kernel/ostype")).toBe("Linux\n");
+    expect(await cat(env, "/proc/filesystems")).toBe("nodev\ttmpfs\nnodev\tproc\n\text4\n");
+    expect(await cat(env, "/proc/uptime")).toBe("12.50 0.00\n");
+    expect(await cat(env, "/proc/sys/fs/nr_open")).toBe("1048576\n");
+  });
+
+  it("resolves /proc/self per caller", async () => {
+    const { env } = await setup();
+    expect(await env.vfs.readlinkAt({ ...env.ctx, pid: 1 }, AT_FDCWD, "/proc/self")).toBe("1");
+    expect(await cat(env, "/proc/self/comm", { ...env.ctx, pid: 1 })).toBe("init\n");
+    expect(await env.vfs.statAt(env.ctx, AT_FDCWD, "/proc/self/comm", 0)).toBe(ENOENT);
+  });
+
+  it("shows per-process files and lists processes", async () => {
+    const { env, tasks } = await setup();
+    expect(await cat(env, "/proc/1/cmdline")).toBe("sh\0-c\0true\0");
+    expect(await cat(env, "/proc/1/status")).toContain("Pid:\t1\n");
+    const mounts = await cat(env, "/proc/1/mounts");
+    expect(mounts).toBe("tmpfs / tmpfs rw 0 0\nproc /proc proc rw,nosuid,nodev,noexec 0 0\n");
+    const d = ok(await env.vfs.openAt(env.ctx, AT_FDCWD, "/proc", O_RDONLY));
+    const names = parseDirents64(ok(await d.getdents64(4096))).map((e) => e.name);
+    expect(names).toContain("1");
+    expect(names).toContain("self");
+    // Processes come and go.
+    const t1 = tasks[0] as ProcTask;
+    tasks.push({ ...t1, pid: 7, comm: () => "worker" });
+    expect(await cat(env, "/proc/7/comm")).toBe("worker\n");
+    tasks.pop();
+    expect(await env.vfs.statAt(env.ctx, AT_FDCWD, "/proc/7", 0)).toBe(ENOENT);
+  });
+
+  it("cwd, root and fd/N are magic links", async () => {
+    const { env, fdTable } = await setup();
+    expect(await env.vfs.readlinkAt(env.ctx, AT_FDCWD, "/proc/1/cwd")).toBe("/work");
+    ok(await env.vfs.openAt(env.ctx, AT_FDCWD, "/proc/1/cwd/file", O_CREAT | O_WRONLY, 0o644)).decRef();
+    expect(ok(await env.vfs.statAt(env.ctx, AT_FDCWD, "/work/file", 0)).size).toBe(0);
+    // An unlinked file stays reachable through its fd link.
+    const f = ok(await env.vfs.openAt(env.ctx, AT_FDCWD, "/work/file", O_WRONLY));
+    ok(await f.write(Buffer.from("kept")));
+    const fd = ok(fdTable.newFd(f, false));
+    expect(await env.vfs.readlinkAt(env.ctx, AT_FDCWD, `/proc/1/fd/${fd}`)).toBe("/work/file");
+    ok(await env.vfs.unlinkAt(env.ctx, AT_FDCWD, "/work/file", 0));
+    expect(await cat(env, `/proc/1/fd/${fd}`)).toBe("kept");
+    // A pipe's fd link opens the pipe.
+    const [r, w] = ok(new PipeFilesystem().newPipe(Credentials.root(), 0));
+    const wfd = ok(fdTable.newFd(w, false));
+    const again = ok(await env.vfs.openAt(env.ctx, AT_FDCWD, `/proc/1/fd/${wfd}`, O_WRONLY));
+    ok(await again.write(Buffer.from("via proc")));
+    const buf = new Uint8Array(16);
+    expect(Buffer.from(buf.subarray(0, ok(await r.read(buf)))).toString()).toBe("via proc");
+  });
+
+  it("is read-only", async () => {
+    const { env } = await setup();
+    expect(await env.vfs.openAt(env.ctx, AT_FDCWD, "/proc/version", O_WRONLY)).toBe(EACCES);
+    expect(await env.vfs.setStatAt(env.ctx, AT_FDCWD, "/proc/version", 0, { mode: 0o777 })).toBe(EPERM);
+    expect(await env.vfs.mkdirAt(env.ctx, AT_FDCWD, "/proc/x", 0o755)).toBe(EPERM);
+  });
+});

@@ -1,0 +1,159 @@
+/**
+ * procfs skeleton: the files that need no task model yet, and the per-process directories
+ * driven by a `ProcKernel` the kernel will implement.
+ *
+ *   /proc/self                 -> "<pid>" of the caller (ENOENT without a task)
+ *   /proc/mounts               -> "self/mounts"
+ *   /proc/filesystems, version, uptime, loadavg
+ *   /proc/sys/kernel/{hostname,ostype,osrelease,version}, /proc/sys/fs/{pipe-max-size,nr_open}
+ *   /proc/<pid>/{cmdline,comm,status,mounts}
+ *   /proc/<pid>/{cwd,root}     magic links to the task's directories
+ *   /proc/<pid>/fd/<n>         magic links to its open files (pipes included)
+ *
+ * Not there yet: /proc/<pid>/{maps,stat,statm,environ,exe,task/,ns/,...}, meminfo, cpuinfo,
+ * stat, and write support in /proc/sys.
+ */
+import { ENOENT, type LinuxError } from "@runsc-ts/abi";
+import type { Credentials } from "../../kernel/auth/credentials.js";
+import { realtimeClock, type Clock } from "../../kernel/time.js";
+import { PROC_SUPER_MAGIC } from "../../vfs/constants.js";
+import { Dentry } from "../../vfs/dentry.js";
+import type { FdTable } from "../../vfs/fd-table.js";
+import type { Caller, Inode, Statfs } from "../../vfs/filesystem.js";
+import type { VirtualDentry } from "../../vfs/mount.js";
+import type { VirtualFilesystem } from "../../vfs/vfs.js";
+import { MAX_PIPE_SIZE } from "../pipe/pipe.js";
+import { NR_OPEN } from "../../vfs/fd-table.js";
+import { SyntheticDir, SyntheticFile, SyntheticFilesystem, SyntheticSymlink } from "./synthetic.js";
+
+/** What procfs needs to know about one process (thread group). */
+export interface ProcTask {
+  readonly pid: number;
+  readonly ppid: number;
+  comm(): string;
+  /** argv as NUL-terminated strings, as /proc/<pid>/cmdline shows it. */
+  cmdline(): Uint8Array;
+  creds(): Credentials;
+  fdTable(): FdTable;
+  root(): VirtualDentry;
+  cwd(): VirtualDentry;
+}
+
+/** What procfs needs to know about the kernel. */
+export interface ProcKernel {
+  readonly vfs: VirtualFilesystem;
+  hostname(): string;
+  /** uname -r */
+  readonly release: string;
+  /** uname -v */
+  readonly version: string;
+  /** Seconds since boot. */
+  uptime(): number;
+  /** The processes visible in this procfs's PID namespace. */
+  tasks(): readonly ProcTask[];
+  task(pid: number): ProcTask | undefined;
+  /** Filesystem types for /proc/filesystems: [name, needs a device]. */
+  filesystems(): readonly (readonly [string, boolean])[];
+}
+
+function mountsOf(k: ProcKernel, t: ProcTask): string {
+  const root = t.root();
+  const ns = root.mount.namespace;
+  if (ns === null) return "";
+  let out = "";
+  for (const m of ns.mounts()) {
+    const path = k.vfs.pathOf(root, m.rootVd());
+    if (path === undefined) continue;
+    const f = m.flags;
+    const opts = [f.readOnly ? "ro" : "rw", ...(f.noSuid ? ["nosuid"] : []), ...(f.noDev ? ["nodev"] : []), ...(f.noExec ? ["noexec"] : [])];
+    out += `${m.fs.type} ${path.replace(/[ \t\n\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, "0")}`)} ${m.fs.type} ${opts.join(",")} 0 0\n`;
+  }
+  return out;
+}
+
+export class ProcFilesystem extends SyntheticFilesystem {
+  readonly type = "proc";
+  readonly root: Dentry;
+  /** Per-process directories, kept while the process exists so their inode numbers are stable. */
+  private readonly pidDirs = new Map<number, { task: ProcTask; dir: SyntheticDir }>();
+
+  constructor(readonly kernel: ProcKernel, clock: Clock = realtimeClock) {
+    super(clock);
+    const k = kernel;
+    const file = (gen: (c: Caller) => string, mode = 0o444): SyntheticFile => new SyntheticFile(this, gen, mode);
+    const sys = new SyntheticDir(this)
+      .add("kernel", new SyntheticDir(this)
+        .add("hostname", file(() => `${k.hostname()}\n`, 0o644))
+        .add("ostype", file(() => "Linux\n"))
+        .add("osrelease", file(() => `${k.release}\n`))
+        .add("version", file(() => `${k.version}\n`)))
+      .add("fs", new SyntheticDir(this)
+        .add("pipe-max-size", file(() => `${MAX_PIPE_SIZE}\n`, 0o644))
+        .add("nr_open", file(() => `${NR_OPEN}\n`, 0o644)));
+    const rootDir = new SyntheticDir(this, () => this.pidEntries())
+      .add("self", new SyntheticSymlink(this, (c) => (c?.pid === undefined ? ENOENT : `${c.pid}`)))
+      .add("mounts", new SyntheticSymlink(this, () => "self/mounts"))
+      .add("filesystems", file(() => k.filesystems().map(([n, dev]) => `${dev ? "" : "nodev"}\t${n}\n`).join("")))
+      .add("version", file(() => `Linux version ${k.release} (runsc-ts) ${k.version}\n`))
+      .add("uptime", file(() => `${k.uptime().toFixed(2)} 0.00\n`))
+      .add("loadavg", file(() => `0.00 0.00 0.00 0/${k.tasks().length} 0\n`))
+      .add("sys", sys);
+    this.root = new Dentry(this, rootDir, "", null);
+  }
+
+  statfs(): Promise<Statfs | LinuxError> {
+    return Promise.resolve({ type: PROC_SUPER_MAGIC, blockSize: 4096, blocks: 0, blocksFree: 0, blocksAvailable: 0, files: 0, filesFree: 0, nameLength: 255, flags: 0 });
+  }
+
+  private pidEntries(): Map<string, Inode> {
+    const live = new Set<number>();
+    const out = new Map<string, Inode>();
+    for (const t of this.kernel.tasks()) {
+      live.add(t.pid);
+      let e = this.pidDirs.get(t.pid);
+      if (e === undefined || e.task !== t) {
+        e = { task: t, dir: this.pidDir(t) };
+        this.pidDirs.set(t.pid, e);
+      }
+      out.set(`${t.pid}`, e.dir);
+    }
+    for (const pid of this.pidDirs.keys()) if (!live.has(pid)) this.pidDirs.delete(pid);
+    return out;
+  }
+
+  private pidDir(t: ProcTask): SyntheticDir {
+    const k = this.kernel;
+    const file = (gen: () => string | Uint8Array): SyntheticFile => new SyntheticFile(this, gen);
+    const creds = t.creds();
+    const dir = new SyntheticDir(this);
+    dir.attrs.uid = creds.euid;
+    dir.attrs.gid = creds.egid;
+    const magic = (what: () => VirtualDentry): SyntheticSymlink =>
+      new SyntheticSymlink(this, () => k.vfs.pathOf(t.root(), what()) ?? ENOENT, () => what());
+    const fds = new SyntheticDir(this, () => {
+      const m = new Map<string, Inode>();
+      const table = t.fdTable();
+      for (const fd of table.fds()) {
+        const f = table.get(fd);
+        if (f === undefined) continue;
+        m.set(`${fd}`, new SyntheticSymlink(this, () => k.vfs.pathOf(t.root(), f.vd) ?? `${f.vd.dentry.name}`, () => f.vd));
+      }
+      return m;
+    }, 0o500);
+    dir
+      .add("cmdline", file(() => t.cmdline()))
+      .add("comm", file(() => `${t.comm()}\n`))
+      .add("status", file(() => {
+        const c = t.creds();
+        return `Name:\t${t.comm()}\nState:\tR (running)\nTgid:\t${t.pid}\nPid:\t${t.pid}\nPPid:\t${t.ppid}\n` +
+          `Uid:\t${c.uid}\t${c.euid}\t${c.suid}\t${c.fsuid}\nGid:\t${c.gid}\t${c.egid}\t${c.sgid}\t${c.fsgid}\n` +
+          `Groups:\t${c.groups.join(" ")}\nFDSize:\t${Math.max(64, t.fdTable().size)}\n`;
+      }))
+      .add("mounts", file(() => mountsOf(k, t)))
+      .add("cwd", magic(() => t.cwd()))
+      .add("root", magic(() => t.root()))
+      .add("fd", fds);
+    return dir;
+  }
+}
+

@@ -1,0 +1,135 @@
+/**
+ * tmpfs regular files: data in 4 KiB pages allocated on first write, so a file truncated up to
+ * a large size, or written at a large offset, costs only the pages actually written (holes
+ * read as zeros). st_blocks counts allocated pages.
+ */
+import { EFBIG, ENOSPC, type LinuxError } from "@runsc-ts/abi";
+import type { FileDescriptionImpl } from "../../vfs/file-description.js";
+import { MAX_OFFSET } from "../../vfs/file-description.js";
+import type { CreateAttrs, OpenOptions } from "../../vfs/filesystem.js";
+import type { Statx } from "../../vfs/stat.js";
+import type { TmpFilesystem } from "./filesystem.js";
+import { TmpInode } from "./inode.js";
+
+export const PAGE_SIZE = 4096;
+
+export class TmpRegularFile extends TmpInode {
+  private readonly pages = new Map<number, Uint8Array>();
+  size = 0;
+
+  constructor(fs: TmpFilesystem, attrs: CreateAttrs) {
+    super(fs, attrs);
+  }
+
+  protected override fillStat(s: Statx): void {
+    s.size = this.size;
+    s.blocks = this.pages.size * (PAGE_SIZE / 512);
+  }
+
+  /** Copies up to dst.length bytes from `offset`; 0 at or past the end. */
+  read(dst: Uint8Array, offset: number): number {
+    if (offset >= this.size || dst.length === 0) return 0;
+    const n = Math.min(dst.length, this.size - offset);
+    let done = 0;
+    while (done < n) {
+      const pos = offset + done;
+      const idx = Math.floor(pos / PAGE_SIZE);
+      const within = pos - idx * PAGE_SIZE;
+      const take = Math.min(PAGE_SIZE - within, n - done);
+      const page = this.pages.get(idx);
+      if (page === undefined) dst.fill(0, done, done + take);
+      else dst.set(page.subarray(within, within + take), done);
+      done += take;
+    }
+    return n;
+  }
+
+  /** Writes all of `src` at `offset`, growing the file. EFBIG past the largest offset, ENOSPC past the size limit. */
+  write(src: Uint8Array, offset: number): number | LinuxError {
+    if (src.length === 0) return 0;
+    if (offset + src.length > MAX_OFFSET) return EFBIG;
+    // Count the pages this write would add before touching anything.
+    const first = Math.floor(offset / PAGE_SIZE);
+    const last = Math.floor((offset + src.length - 1) / PAGE_SIZE);
+    let fresh = 0;
+    for (let i = first; i <= last; i++) if (!this.pages.has(i)) fresh++;
+    if (!this.fs.reservePages(fresh)) return ENOSPC;
+    let done = 0;
+    while (done < src.length) {
+      const pos = offset + done;
+      const idx = Math.floor(pos / PAGE_SIZE);
+      const within = pos - idx * PAGE_SIZE;
+      const take = Math.min(PAGE_SIZE - within, src.length - done);
+      let page = this.pages.get(idx);
+      if (page === undefined) this.pages.set(idx, (page = new Uint8Array(PAGE_SIZE)));
+      page.set(src.subarray(done, done + take), within);
+      done += take;
+    }
+    if (offset + src.length > this.size) this.size = offset + src.length;
+    this.attrs.touchModify();
+    return src.length;
+  }
+
+  protected override truncate(size: number): void | LinuxError {
+    if (size > MAX_OFFSET) return EFBIG;
+    if (size < this.size) {
+      const keep = Math.ceil(size / PAGE_SIZE);
+      for (const idx of [...this.pages.keys()]) {
+        if (idx >= keep) {
+          this.pages.delete(idx);
+          this.fs.releasePages(1);
+        }
+      }
+      const tail = size % PAGE_SIZE;
+      if (tail !== 0) this.pages.get(Math.floor(size / PAGE_SIZE))?.fill(0, tail);
+    }
+    if (size !== this.size) {
+      this.size = size;
+      this.attrs.touchModify();
+    }
+  }
+
+  /** Open descriptions of this file. */
+  openCount = 0;
+
+  /** Frees the data once the last link and the last open description are gone. */
+  override maybeEvict(): void {
+    if (this.attrs.nlink > 0 || this.openCount > 0) return;
+    this.fs.releasePages(this.pages.size);
+    this.pages.clear();
+    this.size = 0;
+  }
+
+  open(_opts: OpenOptions): Promise<FileDescriptionImpl | LinuxError> {
+    this.openCount++;
+    return Promise.resolve(new RegularFileImpl(this));
+  }
+}
+
+class RegularFileImpl implements FileDescriptionImpl {
+  readonly seekable = true;
+  constructor(private readonly file: TmpRegularFile) {}
+
+  read(dst: Uint8Array, offset: number): Promise<number | LinuxError> {
+    return Promise.resolve(this.file.read(dst, offset));
+  }
+
+  write(src: Uint8Array, offset: number): Promise<number | LinuxError> {
+    return Promise.resolve(this.file.write(src, offset));
+  }
+
+  append(src: Uint8Array): Promise<{ n: number; end: number } | LinuxError> {
+    const at = this.file.size;
+    const n = this.file.write(src, at);
+    return Promise.resolve(typeof n === "number" ? { n, end: at + n } : n);
+  }
+
+  size(): Promise<number | LinuxError> {
+    return Promise.resolve(this.file.size);
+  }
+
+  release(): void {
+    this.file.openCount--;
+    this.file.maybeEvict();
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * The kernel: the platform it runs applications on, the VFS, the tasks, and the syscall table.
+ *
+ * The kernel runs on Node's main thread, which is the kernel lock: no kernel state is shared
+ * with another thread. Each task is an async run loop (task-run.ts); a blocking syscall is an
+ * awaited wait, so tasks interleave only at awaits.
+ */
+import type { LinuxError } from "@runsc-ts/abi";
+import type { Platform } from "@runsc-ts/platform";
+import type { Logger } from "pino";
+import { PipeFilesystem } from "../fsimpl/pipe/pipefs.js";
+import { MemoryManager } from "../mm/memory-manager.js";
+import { FutexManager } from "./futex.js";
+import { SyscallArgs } from "../syscalls/args.js";
+import type { SyscallTable, SyscallValue } from "../syscalls/table.js";
+import type { FdTable } from "../vfs/fd-table.js";
+import type { VirtualFilesystem } from "../vfs/vfs.js";
+import type { Credentials } from "./auth/credentials.js";
+import { type Clock, realtimeClock } from "./time.js";
+import { Limits } from "./limits.js";
+import { type FsContext, Task } from "./task.js";
+import { runTask } from "./task-run.js";
+import { ThreadGroup, exitedStatus } from "./thread-group.js";
+import { UtsNamespace } from "./uts.js";
+
+export interface KernelOptions {
+  readonly platform: Platform;
+  readonly vfs: VirtualFilesystem;
+  readonly syscalls: SyscallTable<Task>;
+  readonly log?: Logger;
+  /** Log every syscall with its arguments and result (--strace). */
+  readonly strace?: boolean;
+  readonly clock?: Clock;
+  readonly hostname?: string;
+  /** CPUs the sandbox reports (sched_getaffinity, /proc/cpuinfo). */
+  readonly cpus?: number;
+  /** Memory the sandbox reports (sysinfo, /proc/meminfo), in bytes. */
+  readonly totalMemory?: number;
+}
+
+export interface NewProcessOptions {
+  readonly creds: Credentials;
+  readonly fs: FsContext;
+  readonly fdTable: FdTable;
+  readonly name: string;
+  readonly limits?: Limits;
+  readonly parent?: ThreadGroup;
+}
+
+/** Raised (and logged) when a syscall handler throws: a sentry bug, never an errno. */
+export class SentryBug extends Error {
+  override readonly name = "SentryBug";
+}
+
+export class Kernel {
+  readonly platform: Platform;
+  readonly vfs: VirtualFilesystem;
+  readonly syscalls: SyscallTable<Task>;
+  readonly log: Logger | undefined;
+  readonly strace: boolean;
+  readonly clock: Clock;
+  readonly uts: UtsNamespace;
+  readonly cpus: number;
+  readonly totalMemory: number;
+  /** Monotonic start, for uptime and CLOCK_BOOTTIME. */
+  readonly bootTime = process.hrtime.bigint();
+  readonly futexes = new FutexManager();
+  /** Where pipe(2) pipes live. */
+  readonly pipefs = new PipeFilesystem();
+  readonly tasks = new Map<number, Task>();
+  readonly threadGroups = new Map<number, ThreadGroup>();
+  private nextTid = 1;
+  /** A handler threw: the sandbox is failing loudly. */
+  bug: SentryBug | undefined;
+
+  constructor(opts: KernelOptions) {
+    this.platform = opts.platform;
+    this.vfs = opts.vfs;
+    this.syscalls = opts.syscalls;
+    this.log = opts.log;
+    this.strace = opts.strace ?? false;
+    this.clock = opts.clock ?? realtimeClock;
+    this.uts = new UtsNamespace(opts.hostname);
+    this.cpus = opts.cpus ?? 1;
+    this.totalMemory = opts.totalMemory ?? 2 ** 31;
+  }
+
+  /** A new process with one task and an empty address space (the loader fills it). */
+  newProcess(opts: NewProcessOptions): Task {
+    const { addressSpace, context } = this.platform.newAddressSpace();
+    const tid = this.allocTid();
+    const tg = new ThreadGroup(tid, opts.parent, opts.limits);
+    const t = new Task(this, tid, tg, context, new MemoryManager(addressSpace), opts.fdTable, opts.fs, opts.creds, opts.name);
+    tg.tasks.add(t);
+    this.tasks.set(tid, t);
+    this.threadGroups.set(tid, tg);
+    return t;
+  }
+
+  /** Runs a task until it exits. */
+  run(t: Task): Promise<void> {
+    return runTask(t);
+  }
+
+  /** Runs one syscall for `t`: table lookup, handler, strace. */
+  async syscall(t: Task, nr: number, raw: readonly bigint[]): Promise<SyscallValue> {
+    const entry = this.syscalls.lookup(nr);
+    const args = new SyscallArgs(raw);
+    let result: SyscallValue;
+    if (entry.handler === undefined) {
+      result = entry.errno;
+    } else {
+      try {
+        result = await entry.handler(t, args);
+      } catch (e) {
+        const bug = new SentryBug(`${entry.name} (tid ${t.tid}) threw: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+        this.log?.error({ tid: t.tid, syscall: entry.name, err: bug.message }, "sentry bug: a syscall handler threw");
+        this.bug ??= bug;
+        this.exitThreadGroup(t.tg, exitedStatus(128));
+        return 0;
+      }
+    }
+    if (this.strace) {
+      this.log?.info({ tid: t.tid }, `${entry.name}(${args.raw.map((a) => "0x" + a.toString(16)).join(", ")}) = ${formatResult(result)}`);
+    }
+    return result;
+  }
+
+  /** Starts the exit of a whole thread group with `status` (exit_group, fatal signal). */
+  exitThreadGroup(tg: ThreadGroup, status: number): void {
+    if (tg.exiting) return;
+    tg.exiting = true;
+    tg.exitStatus = status;
+    for (const t of tg.tasks) {
+      t.exiting = true;
+      t.context.interrupt();
+    }
+  }
+
+  /** Called by a task's run loop when it has finished. */
+  taskExited(t: Task): void {
+    this.tasks.delete(t.tid);
+    const tg = t.tg;
+    tg.tasks.delete(t);
+    if (tg.tasks.size > 0) {
+      t.context.release();
+      return;
+    }
+    t.fdTable.closeAll();
+    t.mm.as.destroy();
+    this.threadGroups.delete(tg.tgid);
+    tg.finish();
+  }
+
+  private allocTid(): number {
+    // Linux's default pid_max; wrap and skip live ids.
+    for (let i = 0; i < 4_194_304; i++) {
+      const tid = this.nextTid;
+      this.nextTid = tid >= 4_194_303 ? 1 : tid + 1;
+      if (!this.tasks.has(tid) && !this.threadGroups.has(tid)) return tid;
+    }
+    throw new SentryBug("out of thread ids");
+  }
+}
+
+function formatResult(r: SyscallValue): string {
+  if (typeof r === "number" || typeof r === "bigint") return r.toString();
+  const e = r as LinuxError;
+  return `-1 ${e.name} (${e.message})`;
+}

@@ -1,0 +1,243 @@
+/**
+ * execve's loading half: find the file through the VFS, follow "#!" scripts, parse the ELF (and
+ * its interpreter), map the segments into the task's address space, build the initial stack,
+ * and set the registers so the next switch to the application starts at the entry point.
+ *
+ * Segments are mapped as anonymous memory and filled with the file's bytes (a copy, not a file
+ * mapping): correct for every program, and simple; shared file mappings come with the mm's file
+ * support.
+ */
+import { randomFillSync } from "node:crypto";
+import {
+  AT_FDCWD,
+  AUXV,
+  EACCES,
+  ELIBBAD,
+  ELOOP,
+  ENOEXEC,
+  ET_DYN,
+  EXEC_PAGESIZE,
+  HZ,
+  type LinuxError,
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_PRIVATE,
+  O_RDONLY,
+  PROT_READ,
+  PROT_WRITE,
+  RLIMIT_STACK,
+  X_OK,
+  isLinuxError,
+} from "@runsc-ts/abi";
+import { REG } from "@runsc-ts/platform";
+import type { Task } from "../kernel/task.js";
+import { TASK_SIZE, pageDown, pageUp } from "../mm/memory-manager.js";
+import type { FileDescription } from "../vfs/file-description.js";
+import { isReg } from "../vfs/stat.js";
+import { type ElfImage, type ExecFile, hasElfMagic, parseElf } from "./elf.js";
+import { BINPRM_BUF_SIZE, parseShebang } from "./script.js";
+import { buildStack } from "./stack.js";
+
+/** Where a position-independent executable is placed (Linux's ELF_ET_DYN_BASE, no randomization). */
+const PIE_BASE = 0x5555_5555_4000n;
+/** Top of the initial stack: below the stub page, with a guard gap. */
+export const STACK_TOP = 0x7fff_fff0_0000n;
+/** Linux follows at most this many "#!" levels (BINPRM_MAX_RECURSION). */
+const MAX_INTERPRETER_DEPTH = 4;
+
+export interface ExecRequest {
+  /** The path execve was given (resolved against the task's cwd and root). */
+  readonly path: string;
+  readonly argv: readonly Uint8Array[];
+  readonly envp: readonly Uint8Array[];
+}
+
+export interface LoadedProgram {
+  readonly entry: bigint;
+  readonly sp: bigint;
+  /** The path of the file finally loaded (after "#!" interpreters). */
+  readonly executable: string;
+}
+
+/** An ExecFile over an open file description. */
+function execFile(file: FileDescription, size: number): ExecFile {
+  return {
+    size,
+    async read(offset, length) {
+      const buf = new Uint8Array(Math.max(0, Math.min(length, size - offset)));
+      let done = 0;
+      while (done < buf.length) {
+        const n = await file.pread(buf.subarray(done), offset + done);
+        if (typeof n !== "number") return n;
+        if (n === 0) break;
+        done += n;
+      }
+      return buf.subarray(0, done);
+    },
+  };
+}
+
+/** Opens `path` for execution: it must exist, be a regular file, and be executable by the task. */
+async function openExec(t: Task, path: string): Promise<{ file: FileDescription; size: number } | LinuxError> {
+  const vfs = t.kernel.vfs;
+  const file = await vfs.openAt(t, AT_FDCWD, path, O_RDONLY);
+  if (isLinuxError(file)) return file;
+  const st = await vfs.statFd(file);
+  if (isLinuxError(st)) {
+    file.decRef();
+    return st;
+  }
+  if (!isReg(st.mode)) {
+    file.decRef();
+    return EACCES;
+  }
+  const access = await vfs.accessAt(t, AT_FDCWD, path, X_OK);
+  if (access !== undefined) {
+    file.decRef();
+    return access;
+  }
+  return { file, size: st.size };
+}
+
+/**
+ * Loads `req` into the task, replacing nothing yet: the task's address space must be fresh.
+ * Returns the errno execve would return; on success, the registers are set.
+ */
+export async function loadExecutable(t: Task, req: ExecRequest): Promise<LoadedProgram | LinuxError> {
+  let path = req.path;
+  let argv = [...req.argv];
+  for (let depth = 0; ; depth++) {
+    if (depth > MAX_INTERPRETER_DEPTH) return ELOOP;
+    const opened = await openExec(t, path);
+    if (isLinuxError(opened)) return opened;
+    const { file, size } = opened;
+    try {
+      const ef = execFile(file, size);
+      const head = await ef.read(0, BINPRM_BUF_SIZE);
+      if (isLinuxError(head)) return head;
+      const script = parseShebang(head);
+      if (script !== undefined) {
+        if (isLinuxError(script)) return script;
+        const interp = Buffer.from(script.interpreter).toString("latin1");
+        argv = [script.interpreter, ...(script.arg !== undefined ? [script.arg] : []), Buffer.from(path, "latin1"), ...argv.slice(1)];
+        path = interp;
+        continue;
+      }
+      if (!hasElfMagic(head)) return ENOEXEC;
+      const image = await parseElf(ef);
+      if (isLinuxError(image)) return image;
+      return await loadElf(t, path, ef, image, argv, req);
+    } finally {
+      file.decRef();
+    }
+  }
+}
+
+async function loadElf(t: Task, path: string, ef: ExecFile, image: ElfImage, argv: Uint8Array[], req: ExecRequest): Promise<LoadedProgram | LinuxError> {
+  const bias = image.type === ET_DYN ? PIE_BASE - image.start : 0n;
+  const mapped = await mapImage(t, ef, image, bias, path);
+  if (mapped !== undefined) return mapped;
+  let entry = image.entry + bias;
+  let interpBase = 0n;
+  if (image.interpreter !== undefined) {
+    const interpPath = Buffer.from(image.interpreter).toString("latin1");
+    const opened = await openExec(t, interpPath);
+    if (isLinuxError(opened)) return opened;
+    try {
+      const iff = execFile(opened.file, opened.size);
+      const interp = await parseElf(iff);
+      // Linux: an interpreter that is not a loadable ELF is ELIBBAD.
+      if (isLinuxError(interp)) return interp === ENOEXEC ? ELIBBAD : interp;
+      const span = interp.end - interp.start;
+      const base = t.mm.mmap(0n, span, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS);
+      if (isLinuxError(base)) return base;
+      t.mm.munmap(base, span);
+      interpBase = base - interp.start;
+      const m = await mapImage(t, iff, interp, interpBase, interpPath);
+      if (m !== undefined) return m;
+      entry = interp.entry + interpBase;
+    } finally {
+      opened.file.decRef();
+    }
+  }
+  // The heap starts after the executable's last segment.
+  t.mm.brkStart = t.mm.brk = pageUp(image.end + bias);
+
+  // The stack.
+  const stackLimit = t.tg.limits.cur(RLIMIT_STACK);
+  const stackSize = BigInt(Math.min(Math.max(stackLimit, 128 * 1024), 8 << 20));
+  const stackBase = STACK_TOP - stackSize;
+  const s = t.mm.mmap(stackBase, stackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, "[stack]");
+  if (isLinuxError(s)) return s;
+  const random = randomFillSync(new Uint8Array(16));
+  const c = t.creds;
+  const stack = buildStack({
+    top: STACK_TOP,
+    argv,
+    envp: req.envp,
+    execfn: Buffer.from(req.path, "latin1"),
+    random,
+    auxv: [
+      { type: AUXV.AT_PHDR, value: (image.phdrVaddr ?? 0n) + bias },
+      { type: AUXV.AT_PHENT, value: BigInt(image.phentsize) },
+      { type: AUXV.AT_PHNUM, value: BigInt(image.phnum) },
+      { type: AUXV.AT_PAGESZ, value: BigInt(EXEC_PAGESIZE) },
+      { type: AUXV.AT_BASE, value: interpBase },
+      { type: AUXV.AT_FLAGS, value: 0n },
+      { type: AUXV.AT_ENTRY, value: image.entry + bias },
+      { type: AUXV.AT_UID, value: BigInt(c.uid) },
+      { type: AUXV.AT_EUID, value: BigInt(c.euid) },
+      { type: AUXV.AT_GID, value: BigInt(c.gid) },
+      { type: AUXV.AT_EGID, value: BigInt(c.egid) },
+      { type: AUXV.AT_SECURE, value: 0n },
+      { type: AUXV.AT_CLKTCK, value: BigInt(HZ) },
+      { type: AUXV.AT_HWCAP, value: 0n },
+      { type: AUXV.AT_HWCAP2, value: 0n },
+      { type: AUXV.AT_MINSIGSTKSZ, value: 2048n },
+    ],
+    // Linux allows argument and environment strings up to a quarter of the stack limit.
+    maxBytes: Math.min(Number(stackSize) / 4, 32 << 20),
+  });
+  if (isLinuxError(stack)) return stack;
+  const w = t.mm.copyOut(stack.sp, stack.bytes);
+  if (w !== undefined) return w;
+  t.mm.argStart = stack.argStart;
+  t.mm.argEnd = stack.argEnd;
+  t.mm.envStart = stack.envStart;
+  t.mm.envEnd = stack.envEnd;
+  t.mm.executable = path;
+
+  // Registers: everything zero but the entry point and the stack (rdx = 0: no atexit hook).
+  const regs = t.context.regs;
+  for (const r of ["rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"] as const) {
+    regs[REG[r]] = 0n;
+  }
+  regs[REG.rip] = entry;
+  regs[REG.rsp] = stack.sp;
+  t.context.fsBase = 0n;
+  return { entry, sp: stack.sp, executable: path };
+}
+
+/** Maps every PT_LOAD of `image` at `bias` and copies the file's bytes in. */
+async function mapImage(t: Task, ef: ExecFile, image: ElfImage, bias: bigint, name: string): Promise<LinuxError | undefined> {
+  for (const seg of image.loads) {
+    const start = pageDown(seg.vaddr + bias);
+    const end = pageUp(seg.vaddr + bias + seg.memsz);
+    if (end > TASK_SIZE) return ENOEXEC;
+    const m = t.mm.mmap(start, end - start, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, name);
+    if (isLinuxError(m)) return m;
+    if (seg.filesz > 0n) {
+      const bytes = await ef.read(Number(seg.fileOffset), Number(seg.filesz));
+      if (isLinuxError(bytes)) return bytes;
+      // A file shorter than its segments: Linux maps what exists and faults on the rest; we
+      // copy what exists and leave zeroes.
+      const w = t.mm.copyOut(seg.vaddr + bias, bytes);
+      if (w !== undefined) return w;
+    }
+    if (seg.prot !== (PROT_READ | PROT_WRITE)) {
+      const p = t.mm.mprotect(start, end - start, seg.prot);
+      if (p !== undefined) return p;
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,285 @@
+/**
+ * A task's memory: the sentry's own map of the address space (VMAs, for validation,
+ * /proc/[pid]/maps and brk) over the platform's host-owned AddressSpace, which does the actual
+ * mapping. Copies in and out of application memory go through here, so a bad pointer becomes
+ * EFAULT in one place.
+ *
+ * Concurrency: owned by the kernel thread; callers are task run loops. Every method is
+ * synchronous (the platform's memory operations are).
+ */
+import {
+  EEXIST,
+  EFAULT,
+  EINVAL,
+  ENAMETOOLONG,
+  ENOMEM,
+  EXEC_PAGESIZE,
+  type LinuxError,
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_FIXED_NOREPLACE,
+  MAP_PRIVATE,
+  MAP_SHARED,
+  PROT_EXEC,
+  PROT_READ,
+  PROT_WRITE,
+} from "@runsc-ts/abi";
+import type { AddressSpace } from "@runsc-ts/platform";
+
+export const PAGE_SIZE = BigInt(EXEC_PAGESIZE);
+/**
+ * The top of the application's usable address space: x86-64's TASK_SIZE (0x7ffffffff000) less
+ * the platform's stub page, which sits just below it and must never be mapped over.
+ */
+export const TASK_SIZE = 0x7fff_ffff_e000n;
+
+export const pageDown = (a: bigint): bigint => a & ~(PAGE_SIZE - 1n);
+export const pageUp = (a: bigint): bigint => (a + PAGE_SIZE - 1n) & ~(PAGE_SIZE - 1n);
+
+/** One mapping, [start, end), page aligned. */
+export interface Vma {
+  start: bigint;
+  end: bigint;
+  prot: number;
+  /** MAP_PRIVATE or MAP_SHARED, and MAP_ANONYMOUS for anonymous memory. */
+  flags: number;
+  /** What /proc/[pid]/maps names it: a path, "[heap]", "[stack]", or "" for anonymous. */
+  name: string;
+  /** File offset of `start`, for file mappings. */
+  offset: bigint;
+}
+
+export class MemoryManager {
+  /** Sorted by start, non-overlapping. */
+  private vmas: Vma[] = [];
+  /** The program break: [brkStart, brk) is the heap. */
+  brkStart = 0n;
+  brk = 0n;
+  /** Where argv and envp strings live ([argStart, argEnd) is /proc/[pid]/cmdline). */
+  argStart = 0n;
+  argEnd = 0n;
+  envStart = 0n;
+  envEnd = 0n;
+  /** The executable's path, for /proc/[pid]/exe. */
+  executable = "";
+
+  constructor(readonly as: AddressSpace) {}
+
+  /** The mappings, in address order (copies). */
+  mappings(): Vma[] {
+    return this.vmas.map((v) => ({ ...v }));
+  }
+
+  /**
+   * mmap(2) of anonymous memory (file mappings come with the VFS integration). `addr` is a hint
+   * unless MAP_FIXED. Returns the address.
+   */
+  mmap(addr: bigint, length: bigint, prot: number, flags: number, name = ""): bigint | LinuxError {
+    if (length === 0n) return EINVAL;
+    const len = pageUp(length);
+    if (len === 0n || len > TASK_SIZE) return ENOMEM;
+    if ((flags & (MAP_PRIVATE | MAP_SHARED)) === 0) return EINVAL;
+    if ((flags & MAP_ANONYMOUS) === 0) return EINVAL; // file mappings: not through here yet
+    if ((prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) !== 0) return EINVAL;
+    const fixed = (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) !== 0;
+    if (fixed) {
+      if (addr % PAGE_SIZE !== 0n) return EINVAL;
+      if (addr + len > TASK_SIZE || addr + len < addr) return ENOMEM;
+      if ((flags & MAP_FIXED_NOREPLACE) !== 0 && this.overlaps(addr, addr + len)) return EEXIST;
+    }
+    const got = this.as.mmap(fixed ? addr : pageDown(addr), len, prot, (flags & ~MAP_FIXED_NOREPLACE) | (fixed ? MAP_FIXED : 0));
+    if (typeof got !== "bigint") return got;
+    this.remove(got, got + len);
+    this.insert({ start: got, end: got + len, prot, flags, name, offset: 0n });
+    return got;
+  }
+
+  munmap(addr: bigint, length: bigint): void | LinuxError {
+    if (addr % PAGE_SIZE !== 0n || length === 0n) return EINVAL;
+    const end = addr + pageUp(length);
+    if (end > TASK_SIZE || end < addr) return EINVAL;
+    const r = this.as.munmap(addr, end - addr);
+    if (r !== undefined) return r;
+    this.remove(addr, end);
+  }
+
+  mprotect(addr: bigint, length: bigint, prot: number): void | LinuxError {
+    if (addr % PAGE_SIZE !== 0n) return EINVAL;
+    if ((prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) !== 0) return EINVAL;
+    const end = addr + pageUp(length);
+    if (end < addr || end > TASK_SIZE) return ENOMEM;
+    if (length === 0n) return;
+    if (!this.covered(addr, end)) return ENOMEM;
+    const r = this.as.mprotect(addr, end - addr, prot);
+    if (r !== undefined) return r;
+    for (const v of this.split(addr, end)) v.prot = prot;
+    this.merge();
+  }
+
+  /**
+   * brk(2): moves the program break. Returns the new break, or the old one when the request
+   * cannot be met (Linux's brk never fails with an errno).
+   */
+  setBrk(want: bigint): bigint {
+    if (this.brkStart === 0n || want < this.brkStart) return this.brk;
+    const oldTop = pageUp(this.brk);
+    const newTop = pageUp(want);
+    if (newTop > oldTop) {
+      if (this.overlaps(oldTop, newTop)) return this.brk;
+      const got = this.as.mmap(oldTop, newTop - oldTop, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED);
+      if (typeof got !== "bigint") return this.brk;
+      this.insert({ start: oldTop, end: newTop, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS, name: "[heap]", offset: 0n });
+      this.merge();
+    } else if (newTop < oldTop) {
+      if (this.as.munmap(newTop, oldTop - newTop) === undefined) this.remove(newTop, oldTop);
+    }
+    this.brk = want;
+    return want;
+  }
+
+  /** Records a mapping the loader made directly through the address space. */
+  record(v: Vma): void {
+    this.remove(v.start, v.end);
+    this.insert({ ...v });
+    this.merge();
+  }
+
+  // ---- copy in / out ------------------------------------------------------------------------------
+
+  /** Reads `len` bytes at `addr`; EFAULT if any byte is unreadable. */
+  copyIn(addr: bigint, len: number): Uint8Array | LinuxError {
+    const buf = new Uint8Array(len);
+    if (len === 0) return buf;
+    if (!this.readable(addr, BigInt(len))) return EFAULT;
+    return this.as.read(addr, buf) === len ? buf : EFAULT;
+  }
+
+  /** Writes `data` at `addr`; EFAULT if any byte is unwritable. */
+  copyOut(addr: bigint, data: Uint8Array): void | LinuxError {
+    if (data.length === 0) return;
+    if (!this.writable(addr, BigInt(data.length))) return EFAULT;
+    if (this.as.write(addr, data) !== data.length) return EFAULT;
+  }
+
+  /** Reads a NUL-terminated string of at most `max` bytes (without the NUL). */
+  copyInString(addr: bigint, max: number): Uint8Array | LinuxError {
+    const out: number[] = [];
+    let a = addr;
+    const chunk = new Uint8Array(256);
+    while (out.length < max) {
+      // Never cross into a page we have not checked.
+      const pageLeft = Number(PAGE_SIZE - (a % PAGE_SIZE));
+      const n = Math.min(chunk.length, pageLeft, max - out.length);
+      if (!this.readable(a, BigInt(n))) return EFAULT;
+      if (this.as.read(a, chunk.subarray(0, n)) !== n) return EFAULT;
+      const nul = chunk.subarray(0, n).indexOf(0);
+      if (nul >= 0) {
+        for (let i = 0; i < nul; i++) out.push(chunk[i] as number);
+        return Uint8Array.from(out);
+      }
+      for (let i = 0; i < n; i++) out.push(chunk[i] as number);
+      a += BigInt(n);
+    }
+    return ENAMETOOLONG;
+  }
+
+  readable(addr: bigint, len: bigint): boolean {
+    return this.accessible(addr, len, PROT_READ);
+  }
+
+  writable(addr: bigint, len: bigint): boolean {
+    return this.accessible(addr, len, PROT_WRITE);
+  }
+
+  // ---- VMA bookkeeping ----------------------------------------------------------------------------
+
+  private accessible(addr: bigint, len: bigint, prot: number): boolean {
+    const end = addr + len;
+    if (end < addr || end > TASK_SIZE) return false;
+    let a = addr;
+    for (const v of this.vmas) {
+      if (v.end <= a) continue;
+      if (v.start > a) return false;
+      if ((v.prot & prot) !== prot) return false;
+      a = v.end;
+      if (a >= end) return true;
+    }
+    return a >= end;
+  }
+
+  private overlaps(start: bigint, end: bigint): boolean {
+    return this.vmas.some((v) => v.start < end && v.end > start);
+  }
+
+  private covered(start: bigint, end: bigint): boolean {
+    let a = start;
+    for (const v of this.vmas) {
+      if (v.end <= a) continue;
+      if (v.start > a) return false;
+      a = v.end;
+      if (a >= end) return true;
+    }
+    return a >= end;
+  }
+
+  private insert(v: Vma): void {
+    let i = 0;
+    while (i < this.vmas.length && (this.vmas[i] as Vma).start < v.start) i++;
+    this.vmas.splice(i, 0, v);
+  }
+
+  /** Cuts [start, end) out of every mapping. */
+  private remove(start: bigint, end: bigint): void {
+    const out: Vma[] = [];
+    for (const v of this.vmas) {
+      if (v.end <= start || v.start >= end) {
+        out.push(v);
+        continue;
+      }
+      if (v.start < start) out.push({ ...v, end: start });
+      if (v.end > end) out.push({ ...v, start: end, offset: v.offset + (end - v.start) });
+    }
+    this.vmas = out;
+  }
+
+  /** Splits mappings at start and end, returning the pieces inside [start, end). */
+  private split(start: bigint, end: bigint): Vma[] {
+    const out: Vma[] = [];
+    const inside: Vma[] = [];
+    for (const v of this.vmas) {
+      if (v.end <= start || v.start >= end) {
+        out.push(v);
+        continue;
+      }
+      if (v.start < start) out.push({ ...v, end: start });
+      const mid = { ...v, start: v.start < start ? start : v.start, end: v.end > end ? end : v.end };
+      mid.offset = v.offset + (mid.start - v.start);
+      out.push(mid);
+      inside.push(mid);
+      if (v.end > end) out.push({ ...v, start: end, offset: v.offset + (end - v.start) });
+    }
+    this.vmas = out;
+    return inside;
+  }
+
+  /** Joins neighbours that are the same kind of mapping. */
+  private merge(): void {
+    const out: Vma[] = [];
+    for (const v of this.vmas) {
+      const prev = out[out.length - 1];
+      if (
+        prev !== undefined &&
+        prev.end === v.start &&
+        prev.prot === v.prot &&
+        prev.flags === v.flags &&
+        prev.name === v.name &&
+        (prev.flags & MAP_ANONYMOUS) !== 0
+      ) {
+        prev.end = v.end;
+      } else {
+        out.push(v);
+      }
+    }
+    this.vmas = out;
+  }
+}

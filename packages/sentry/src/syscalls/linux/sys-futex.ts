@@ -1,0 +1,79 @@
+/** futex(2): WAIT, WAKE and their BITSET forms; the PI and requeue operations are ENOSYS. */
+import {
+  EAGAIN,
+  EFAULT,
+  EINVAL,
+  ENOSYS,
+  ETIMEDOUT,
+  FUTEX_CLOCK_REALTIME,
+  FUTEX_PRIVATE_FLAG,
+  FUTEX_WAIT,
+  FUTEX_WAIT_BITSET,
+  FUTEX_WAKE,
+  FUTEX_WAKE_BITSET,
+  isLinuxError,
+} from "@runsc-ts/abi";
+import type { Task } from "../../kernel/task.js";
+import type { SyscallArgs } from "../args.js";
+import type { SyscallValue } from "../table.js";
+
+const BITSET_MATCH_ANY = 0xffff_ffff;
+
+/** A relative (WAIT) or absolute (WAIT_BITSET) timeout in ms from now; -1 for none. */
+function timeoutMs(t: Task, addr: bigint, absolute: boolean, realtime: boolean): number | typeof EFAULT | typeof EINVAL {
+  if (addr === 0n) return -1;
+  const b = t.mm.copyIn(addr, 16);
+  if (isLinuxError(b)) return EFAULT;
+  const dv = new DataView(b.buffer);
+  const sec = dv.getBigInt64(0, true);
+  const nsec = dv.getBigInt64(8, true);
+  if (sec < 0n || nsec < 0n || nsec >= 1_000_000_000n) return EINVAL;
+  const ns = sec * 1_000_000_000n + nsec;
+  if (!absolute) return Number(ns / 1_000_000n);
+  const now = realtime
+    ? BigInt(t.kernel.clock.now().sec) * 1_000_000_000n + BigInt(t.kernel.clock.now().nsec)
+    : process.hrtime.bigint() - t.kernel.bootTime;
+  return ns > now ? Number((ns - now) / 1_000_000n) : 0;
+}
+
+export async function sysFutex(t: Task, a: SyscallArgs): Promise<SyscallValue> {
+  const addr = a.pointer(0);
+  const op = a.int(1);
+  const cmd = op & ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
+  const val = a.uint(2);
+  if (addr % 4n !== 0n) return EINVAL;
+  switch (cmd) {
+    case FUTEX_WAIT:
+    case FUTEX_WAIT_BITSET: {
+      const bitset = cmd === FUTEX_WAIT ? BITSET_MATCH_ANY : a.uint(5);
+      if (bitset === 0) return EINVAL;
+      const ms = timeoutMs(t, a.pointer(3), cmd === FUTEX_WAIT_BITSET, (op & FUTEX_CLOCK_REALTIME) !== 0);
+      if (isLinuxError(ms)) return ms;
+      const word = t.mm.copyIn(addr, 4);
+      if (isLinuxError(word)) return EFAULT;
+      if (new DataView(word.buffer).getUint32(0, true) !== val) return EAGAIN;
+      if (ms === 0) return ETIMEDOUT;
+      return new Promise<SyscallValue>((resolve) => {
+        let timer: NodeJS.Timeout | undefined;
+        const remove = t.kernel.futexes.enqueue(t.mm, addr, bitset, () => {
+          if (timer !== undefined) clearTimeout(timer);
+          resolve(0);
+        });
+        if (ms > 0) {
+          timer = setTimeout(() => {
+            remove();
+            resolve(ETIMEDOUT);
+          }, ms);
+        }
+      });
+    }
+    case FUTEX_WAKE:
+    case FUTEX_WAKE_BITSET: {
+      const bitset = cmd === FUTEX_WAKE ? BITSET_MATCH_ANY : a.uint(5);
+      if (bitset === 0) return EINVAL;
+      return t.kernel.futexes.wake(t.mm, addr, Math.max(0, a.int(2)), bitset);
+    }
+    default:
+      return ENOSYS;
+  }
+}
