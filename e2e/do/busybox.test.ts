@@ -2,7 +2,9 @@
 // Static busybox (Debian's busybox-static) needs no dynamic loader, so it exercises the
 // platform, loader, kernel core, VFS, overlay and gofer end to end.
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
@@ -41,7 +43,7 @@ describe("runsc-ts do runs static busybox like the host does", () => {
     [BUSYBOX, "basename", "/usr/share/doc"],
     [BUSYBOX, "printf", "%s-%d\\n", "x", "42"],
   ];
-  it.each(cases)("%s %s %s", (...argv: string[]) => {
+  it.each(cases.map((c) => [c.join(" "), c] as const))("%s", (_name, argv) => {
     const want = native(argv);
     const got = sandboxed(argv);
     expect({ stdout: got.stdout, status: got.status }).toEqual({ stdout: want.stdout, status: want.status });
@@ -70,6 +72,32 @@ describe("runsc-ts do runs static busybox like the host does", () => {
     expect(r.status).toBe(0);
     expect(existsSync(`/tmp/${name}`)).toBe(false);
     expect(existsSync(`/${name}`)).toBe(false);
+  });
+
+  it("writes to an inherited stdout at its shared offset (a shell's >> and the sandbox interleave)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "do-stdout-"));
+    try {
+      const file = join(dir, "out");
+      writeFileSync(file, "before\n");
+      const fd = openSync(file, "a");
+      const r = spawnSync(process.execPath, [BINARY, "do", "--", BUSYBOX, "echo", "from the sandbox"], { stdio: ["ignore", fd, "pipe"] });
+      closeSync(fd);
+      expect(r.status).toBe(0);
+      expect(readFileSync(file, "utf8")).toBe("before\nfrom the sandbox\n");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("runs in a working directory under /tmp (the host's /tmp shows through the overlay)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "do-cwd-"));
+    try {
+      const r = spawnSync(process.execPath, [BINARY, "do", "--", BUSYBOX, "pwd"], { cwd: dir, encoding: "utf8" });
+      expect(r.status).toBe(0);
+      expect(r.stdout).toBe(`${dir}\n`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("sees the host's files through the gofer, byte for byte", () => {

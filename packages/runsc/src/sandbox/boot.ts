@@ -26,6 +26,7 @@ export async function runBoot(ctx: CommandContext, args: BootArgs): Promise<void
   try {
     const sandbox = await boot({ spec, rootGofer, platform, stdio, log: ctx.log, strace: ctx.globals.strace });
     const status = await sandbox.wait();
+    ctx.log.info({ status, maxRssKb: process.resourceUsage().maxRSS }, "sandbox exited");
     if (sandbox.kernel.bug !== undefined) throw new CliError(`sentry bug: ${sandbox.kernel.bug.message}`, 128);
     throw new ExitStatus(shellExitCode(status));
   } catch (e) {

@@ -16,6 +16,14 @@ import { checkPlatform } from "../platform-check.js";
 
 const BINARY = fileURLToPath(new URL("../../bin/runsc-ts.js", import.meta.url));
 
+/**
+ * Extra Node flags for the gofer and sentry processes, for profiling and debugging
+ * (`RUNSC_TS_CHILD_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"`; NODE_OPTIONS refuses those).
+ */
+function childNodeArgs(): string[] {
+  return (process.env["RUNSC_TS_CHILD_NODE_ARGS"] ?? "").split(/\s+/).filter((a) => a !== "");
+}
+
 /** Every capability name, for a root caller (the sandbox contains them). */
 const ALL_CAPS = [
   "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_SETGID",
@@ -71,13 +79,14 @@ export async function runDo(ctx: CommandContext, args: DoArgs): Promise<void> {
   const [goferOurs, goferTheirs] = native.socketpair(SOCK_STREAM | SOCK_CLOEXEC);
   const [specOurs, specTheirs] = native.socketpair(SOCK_STREAM | SOCK_CLOEXEC);
   const flags = globalFlags(ctx);
-  const goferChild = spawn(process.execPath, [BINARY, ...flags, "gofer", "--root", "/", "--ro", "--io-fd", "3"], {
+  const nodeArgs = childNodeArgs();
+  const goferChild = spawn(process.execPath, [...nodeArgs, BINARY, ...flags, "gofer", "--root", "/", "--ro", "--io-fd", "3"], {
     stdio: ["ignore", "ignore", "inherit", goferTheirs],
   });
   native.close(goferTheirs);
   const bootChild = spawn(
     process.execPath,
-    [BINARY, ...flags, "boot", `do-${process.pid}`, "--bundle", process.cwd(), "--spec-fd", "3", "--io-fds", "4", "--stdio-fds", "0,1,2"],
+    [...nodeArgs, BINARY, ...flags, "boot", `do-${process.pid}`, "--bundle", process.cwd(), "--spec-fd", "3", "--io-fds", "4", "--stdio-fds", "0,1,2"],
     { stdio: ["inherit", "inherit", "inherit", specTheirs, goferOurs] },
   );
   native.close(specTheirs);

@@ -7,7 +7,7 @@
  *   /       the root gofer's mount, under a tmpfs overlay when the spec's root is read-only
  *           (writes land in memory, nothing reaches the host)
  *   /proc   procfs        /dev   devfs (null, zero, full, random, urandom)
- *   /tmp    tmpfs
+ *   /tmp    tmpfs, unless the root is an overlay (whose writes already stay in memory)
  */
 import {
   AT_FDCWD,
@@ -154,7 +154,9 @@ export async function boot(opts: BootOptions): Promise<Sandbox> {
   };
   await mountAt("/proc", new ProcFilesystem(procKernelOf(kernel)));
   await mountAt("/dev", await createDevfs());
-  await mountAt("/tmp", new TmpFilesystem());
+  // A private /tmp, unless the root is already an in-memory overlay (then /tmp's writes stay in
+  // memory anyway, and the host's /tmp — perhaps the working directory — stays visible).
+  if (rootFs === goferFs && !spec.mounts.some((m) => m.destination === "/tmp")) await mountAt("/tmp", new TmpFilesystem());
 
   // Standard streams.
   const hostfs = new HostFilesystem();

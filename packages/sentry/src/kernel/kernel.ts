@@ -102,28 +102,42 @@ export class Kernel {
     return runTask(t);
   }
 
-  /** Runs one syscall for `t`: table lookup, handler, strace. */
-  async syscall(t: Task, nr: number, raw: readonly bigint[]): Promise<SyscallValue> {
+  /**
+   * Runs one syscall for `t`: table lookup, handler, strace. Returns the result directly when the
+   * handler answered synchronously (most do), so the run loop can resume the application without
+   * a single await; a promise only when the handler blocks.
+   */
+  syscall(t: Task, nr: number, raw: readonly bigint[]): SyscallValue | Promise<SyscallValue> {
     const entry = this.syscalls.lookup(nr);
     const args = new SyscallArgs(raw);
-    let result: SyscallValue;
-    if (entry.handler === undefined) {
-      result = entry.errno;
-    } else {
-      try {
-        result = await entry.handler(t, args);
-      } catch (e) {
-        const bug = new SentryBug(`${entry.name} (tid ${t.tid}) threw: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
-        this.log?.error({ tid: t.tid, syscall: entry.name, err: bug.message }, "sentry bug: a syscall handler threw");
-        this.bug ??= bug;
-        this.exitThreadGroup(t.tg, exitedStatus(128));
-        return 0;
-      }
+    if (entry.handler === undefined) return this.traced(t, entry.name, args, entry.errno);
+    let r: SyscallValue | Promise<SyscallValue>;
+    try {
+      r = entry.handler(t, args);
+    } catch (e) {
+      return this.handlerThrew(t, entry.name, e);
     }
+    if (!(r instanceof Promise)) return this.traced(t, entry.name, args, r);
+    return r.then(
+      (v) => this.traced(t, entry.name, args, v),
+      (e: unknown) => this.handlerThrew(t, entry.name, e),
+    );
+  }
+
+  private traced(t: Task, name: string, args: SyscallArgs, result: SyscallValue): SyscallValue {
     if (this.strace) {
-      this.log?.info({ tid: t.tid }, `${entry.name}(${args.raw.map((a) => "0x" + a.toString(16)).join(", ")}) = ${formatResult(result)}`);
+      this.log?.info({ tid: t.tid }, `${name}(${args.raw.map((a) => "0x" + a.toString(16)).join(", ")}) = ${formatResult(result)}`);
     }
     return result;
+  }
+
+  /** A handler threw: a sentry bug. Log it, fail the sandbox, and never return to the task. */
+  private handlerThrew(t: Task, name: string, e: unknown): SyscallValue {
+    const bug = new SentryBug(`${name} (tid ${t.tid}) threw: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+    this.log?.error({ tid: t.tid, syscall: name, err: bug.message }, "sentry bug: a syscall handler threw");
+    this.bug ??= bug;
+    this.exitThreadGroup(t.tg, exitedStatus(128));
+    return 0;
   }
 
   /** Starts the exit of a whole thread group with `status` (exit_group, fatal signal). */

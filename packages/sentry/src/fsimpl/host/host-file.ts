@@ -32,8 +32,12 @@ export class HostFdFile implements FileDescriptionImpl {
   /**
    * @param fd the host FD
    * @param owned whether this file closes it when released (donated FDs: yes; stdio: no)
+   * @param sharedOffset the host file description is shared with processes outside the sandbox
+   *   (inherited stdio): reads and writes use its own offset, never one the sentry keeps, so a
+   *   shell's `>>` and the sandbox's output interleave as they would natively. Such a file is
+   *   not seekable from inside (lseek and pread answer ESPIPE).
    */
-  constructor(fd: number, owned: boolean) {
+  constructor(fd: number, owned: boolean, sharedOffset = false) {
     this.fd = fd;
     this.owned = owned;
     let regular = false;
@@ -42,12 +46,16 @@ export class HostFdFile implements FileDescriptionImpl {
     } catch {
       regular = false;
     }
-    this.seekable = regular;
+    this.regular = regular;
+    this.seekable = regular && !sharedOffset;
   }
+
+  /** A regular file never blocks (reads need no readiness wait). */
+  private readonly regular: boolean;
 
   read(dst: Uint8Array, offset: number): Promise<number | LinuxError> {
     if (this.fd < 0) return Promise.resolve(EIO);
-    if (!this.seekable && !this.ready) {
+    if (!this.regular && !this.ready) {
       this.watch();
       return Promise.resolve(EAGAIN);
     }
@@ -77,7 +85,7 @@ export class HostFdFile implements FileDescriptionImpl {
   }
 
   readiness(mask: EventMask): EventMask {
-    if (this.seekable) return mask & (EPOLLIN | EPOLLOUT);
+    if (this.regular) return mask & (EPOLLIN | EPOLLOUT);
     return mask & ((this.ready ? EPOLLIN : 0) | EPOLLOUT);
   }
 

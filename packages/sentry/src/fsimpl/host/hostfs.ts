@@ -89,6 +89,6 @@ export class HostFilesystem implements Filesystem {
     const inode = new HostInode(this, this.nextIno++, mode, uid, gid);
     const dentry = new Dentry(this, inode, `host:[${fd}]`, this.root);
     const acc = accessMode & O_ACCMODE;
-    return new FileDescription({ mount: this.mount, dentry }, inode, new HostFdFile(fd, false), acc === O_RDONLY || acc === O_WRONLY ? acc : O_RDWR);
+    return new FileDescription({ mount: this.mount, dentry }, inode, new HostFdFile(fd, false, true), acc === O_RDONLY || acc === O_WRONLY ? acc : O_RDWR);
   }
 }
