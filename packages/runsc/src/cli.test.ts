@@ -413,3 +413,15 @@ describe("internal errors", () => {
     );
   });
 });
+
+describe("help syscalls", () => {
+  it("prints the compatibility report from the syscall table, and docs/syscalls.txt is current", async () => {
+    const run = await cli(["help", "syscalls"]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^\s+0  read\s+supported/m);
+    expect(run.stdout).toMatch(/execve\s+unimplemented \(ENOSYS\)/);
+    expect(run.stdout).toMatch(/^\d+ supported, \d+ partial, \d+ unimplemented$/m);
+    const docs = readFileSync(new URL("../../../docs/syscalls.txt", import.meta.url), "utf8");
+    expect(docs, "regenerate docs/syscalls.txt: node packages/runsc/bin/runsc-ts.js help syscalls > docs/syscalls.txt").toBe(run.stdout);
+  });
+});

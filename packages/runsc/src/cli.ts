@@ -6,6 +6,7 @@
 import { Command, CommanderError } from "commander";
 import type { CliIo, CommandContext, Invocation, Invoke } from "./command.js";
 import { COMMANDS } from "./commands/index.js";
+import { formatReport, linuxSyscalls } from "@runsc-ts/sentry";
 import { CliError, ExitStatus, oneLine } from "./errors.js";
 import { type GlobalOptions, addGlobalOptions, readGlobalOptions } from "./global-options.js";
 import { OptionValuesReader } from "./input.js";
@@ -32,7 +33,7 @@ export function buildProgram(io: CliIo, invoke: Invoke): Command {
     .usage("[global options] <command> [command options] [arguments...]")
     .version(versionText(), "-v, --version", "print the version")
     .helpOption("-h, --help", "show help")
-    .helpCommand("help [command]", "show help for a command")
+    .helpCommand("help [command]", "show help for a command (`help syscalls`: the syscall compatibility report)")
     // Global options come before the subcommand (as with runc); this also lets exec and do
     // pass the options after their program through untouched.
     .enablePositionalOptions()
@@ -59,6 +60,11 @@ function logStart(log: Logger, argv: readonly string[], globals: GlobalOptions, 
  */
 export async function runCli(argv: readonly string[], options: RunCliOptions): Promise<number> {
   const { io } = options;
+  // `runsc-ts help syscalls`: the compatibility report, from the syscall table itself.
+  if (argv.length === 2 && argv[0] === "help" && argv[1] === "syscalls") {
+    io.stdout(formatReport(linuxSyscalls()));
+    return 0;
+  }
   let root: RootLogger | undefined;
   let log: Logger | undefined;
   const program = buildProgram(io, async (name, prepare) => {

@@ -71,7 +71,7 @@ export class SyscallTable<T> {
   lookup(nr: number): SyscallEntry<T> {
     const e = Number.isInteger(nr) && nr >= 0 && nr <= SYSCALL_MAX ? this.entries[nr] : undefined;
     if (e !== undefined) return e;
-    return { number: nr, name: syscallName(nr) ?? `syscall_${nr}`, support: "unimplemented", errno: ENOSYS, note: "not in the table" };
+    return { number: nr, name: syscallName(nr) ?? `syscall_${nr}`, support: "unimplemented", errno: ENOSYS, note: "not implemented yet" };
   }
 
   /** Every x86-64 syscall with its support level, in number order (for reports). */
