@@ -1,14 +1,29 @@
 /**
  * Open regular files of a gofer mount: data moves through the host FD the gofer donated at
  * open, with no RPC per read or write (node:fs on the FD; the sentry never opens a host path).
+ *
+ * The calls are synchronous, on the kernel thread: a read from the page cache is a memcpy, and
+ * handing it to libuv's thread pool instead cost a thread hop per call (sequential reads went
+ * from 0.6× to over 0.8× native). The price: a read that must wait for the disk holds the kernel
+ * thread for that long. (gVisor does the same blocking call, on the task's own goroutine.)
  */
 import * as nfs from "node:fs";
 import { EIO, linuxErrorFromName, type LinuxError } from "@runsc-ts/abi";
 import type { FileDescriptionImpl } from "../../vfs/file-description.js";
 
 /** The LinuxError for a failed node:fs call (its `code` is the errno name). */
-function errorOf(err: NodeJS.ErrnoException): LinuxError {
-  return (err.code === undefined ? undefined : linuxErrorFromName(err.code)) ?? EIO;
+function errorOf(err: unknown): LinuxError {
+  const code = (err as NodeJS.ErrnoException).code;
+  return (code === undefined ? undefined : linuxErrorFromName(code)) ?? EIO;
+}
+
+/** Runs a synchronous host call, turning a thrown Node error into its LinuxError. */
+function host<T>(f: () => T): Promise<T | LinuxError> {
+  try {
+    return Promise.resolve(f());
+  } catch (e) {
+    return Promise.resolve(errorOf(e));
+  }
 }
 
 /** Hooks into the inode's attribute cache. */
@@ -28,40 +43,42 @@ export class HostFileImpl implements FileDescriptionImpl {
   ) {}
 
   read(dst: Uint8Array, offset: number): Promise<number | LinuxError> {
-    return new Promise((resolve) => {
-      nfs.read(this.fd, dst, 0, dst.length, offset, (err, n) => resolve(err === null ? n : errorOf(err)));
-    });
+    return host(() => nfs.readSync(this.fd, dst, 0, dst.length, offset));
   }
 
   write(src: Uint8Array, offset: number): Promise<number | LinuxError> {
-    return new Promise((resolve) => {
-      nfs.write(this.fd, src, 0, src.length, offset, (err, n) => {
+    return host(() => {
+      try {
+        return nfs.writeSync(this.fd, src, 0, src.length, offset);
+      } finally {
         this.owner.noteWrite();
-        resolve(err === null ? n : errorOf(err));
-      });
+      }
     });
   }
 
   /** The FD was opened O_APPEND by the gofer, so the host appends atomically. */
   append(src: Uint8Array): Promise<{ n: number; end: number } | LinuxError> {
-    return new Promise((resolve) => {
-      nfs.write(this.fd, src, 0, src.length, null, (err, n) => {
+    return host(() => {
+      try {
+        const n = nfs.writeSync(this.fd, src, 0, src.length, null);
+        return { n, end: nfs.fstatSync(this.fd).size };
+      } finally {
         this.owner.noteWrite();
-        if (err !== null) return resolve(errorOf(err));
-        nfs.fstat(this.fd, (err2, st) => resolve(err2 === null ? { n, end: st.size } : errorOf(err2)));
-      });
+      }
     });
   }
 
   size(): Promise<number | LinuxError> {
-    return new Promise((resolve) => {
-      nfs.fstat(this.fd, (err, st) => resolve(err === null ? st.size : errorOf(err)));
-    });
+    return host(() => nfs.fstatSync(this.fd).size);
   }
 
   release(): void {
     if (this.closed) return;
     this.closed = true;
-    nfs.close(this.fd, () => {});
+    try {
+      nfs.closeSync(this.fd);
+    } catch {
+      // Already gone: nothing to release.
+    }
   }
 }
