@@ -29,6 +29,7 @@ import * as info from "./sys-info.js";
 import { sysFutex } from "./sys-futex.js";
 import { sysIoctl } from "./sys-ioctl.js";
 import * as xattr from "./sys-xattr.js";
+import * as misc from "./sys-misc.js";
 import { sysPoll, sysPpoll, sysPselect6, sysSelect } from "./sys-poll.js";
 import { sysRtSigaction, sysRtSigprocmask, sysSigaltstack } from "./sys-signal.js";
 import * as time from "./sys-time.js";
@@ -104,6 +105,18 @@ const SPECS: ReadonlyArray<EntrySpec<Task>> = [
   supported("removexattr", xattr.sysRemovexattr),
   supported("lremovexattr", xattr.sysLremovexattr),
   supported("fremovexattr", xattr.sysFremovexattr),
+  supported("preadv", misc.sysPreadv),
+  supported("pwritev", misc.sysPwritev),
+  partial("preadv2", misc.sysPreadv2, "RWF_* flags are EINVAL"),
+  partial("pwritev2", misc.sysPwritev2, "RWF_* flags are EINVAL"),
+  supported("sendfile", misc.sysSendfile),
+  supported("close_range", misc.sysCloseRange),
+  supported("utimensat", misc.sysUtimensat),
+  partial("flock", misc.sysFlock, "always granted: one process cannot conflict with itself until fork exists"),
+  supported("madvise", misc.sysMadvise),
+  supported("msync", misc.sysMsync),
+  supported("mincore", misc.sysMincore),
+  partial("personality", misc.sysPersonality, "PER_LINUX only"),
   supported("pipe", file.sysPipe),
   supported("pipe2", file.sysPipe2),
   partial("poll", sysPoll, "not interruptible by signals yet"),

@@ -1,0 +1,238 @@
+/**
+ * The rest of the single-process syscalls: vectored positional I/O, sendfile, close_range,
+ * utimensat, flock, and the memory advice calls.
+ */
+import {
+  AT_EMPTY_PATH,
+  AT_FDCWD,
+  AT_SYMLINK_NOFOLLOW,
+  EBADF,
+  EFAULT,
+  EINVAL,
+  ENOMEM,
+  ESPIPE,
+  LOCK_EX,
+  LOCK_NB,
+  LOCK_SH,
+  LOCK_UN,
+  type LinuxError,
+  MADV_DONTNEED,
+  MADV_FREE,
+  MADV_HUGEPAGE,
+  MADV_NOHUGEPAGE,
+  MADV_NORMAL,
+  MADV_RANDOM,
+  MADV_SEQUENTIAL,
+  MADV_WILLNEED,
+  MADV_DONTFORK,
+  MADV_DOFORK,
+  MADV_DONTDUMP,
+  MADV_DODUMP,
+  UTIME_NOW,
+  UTIME_OMIT,
+  isLinuxError,
+} from "@runsc-ts/abi";
+import type { Task } from "../../kernel/task.js";
+import { PAGE_SIZE, pageUp } from "../../mm/memory-manager.js";
+import type { SetStat, TimeSetting } from "../../vfs/stat.js";
+import type { SyscallArgs } from "../args.js";
+import type { SyscallValue } from "../table.js";
+import { copyInPath } from "./sys-file.js";
+
+const IOV_MAX = 1024;
+
+/** The (base, len) pairs of an iovec array. */
+function iovecs(t: Task, addr: bigint, count: number): Array<[bigint, number]> | LinuxError {
+  if (count < 0 || count > IOV_MAX) return EINVAL;
+  const raw = t.mm.copyIn(addr, count * 16);
+  if (isLinuxError(raw)) return EFAULT;
+  const dv = new DataView(raw.buffer);
+  const out: Array<[bigint, number]> = [];
+  for (let i = 0; i < count; i++) {
+    const len = dv.getBigUint64(16 * i + 8, true);
+    if (len > 0x7fff_ffffn) return EINVAL;
+    out.push([dv.getBigUint64(16 * i, true), Number(len)]);
+  }
+  return out;
+}
+
+/** preadv/pwritev and their v2 forms (flags must be 0; offset -1 means the file offset). */
+async function vectored(t: Task, a: SyscallArgs, write: boolean, v2: boolean): Promise<SyscallValue> {
+  const file = t.fdTable.get(a.int(0));
+  if (file === undefined) return EBADF;
+  const iov = iovecs(t, a.pointer(1), a.int(2));
+  if (isLinuxError(iov)) return iov;
+  const off = a.long(3);
+  if (v2 && a.int(5) !== 0) return EINVAL; // RWF_* flags: none supported yet
+  const useFileOffset = v2 && off === -1n;
+  if (!useFileOffset && off < 0n) return EINVAL;
+  let pos = Number(off);
+  let done = 0;
+  for (const [base, len] of iov) {
+    if (len === 0) continue;
+    let n: number | LinuxError;
+    if (write) {
+      const data = t.mm.copyIn(base, len);
+      if (isLinuxError(data)) return done > 0 ? done : EFAULT;
+      n = useFileOffset ? await file.write(data) : await file.pwrite(data, pos);
+    } else {
+      if (!t.mm.writable(base, BigInt(len))) return done > 0 ? done : EFAULT;
+      const buf = new Uint8Array(len);
+      n = useFileOffset ? await file.read(buf) : await file.pread(buf, pos);
+      if (typeof n === "number" && n > 0 && t.mm.copyOut(base, buf.subarray(0, n)) !== undefined) return done > 0 ? done : EFAULT;
+    }
+    if (typeof n !== "number") return done > 0 ? done : n;
+    done += n;
+    pos += n;
+    if (n < len) break;
+  }
+  return done;
+}
+
+export const sysPreadv = (t: Task, a: SyscallArgs) => vectored(t, a, false, false);
+export const sysPwritev = (t: Task, a: SyscallArgs) => vectored(t, a, true, false);
+export const sysPreadv2 = (t: Task, a: SyscallArgs) => vectored(t, a, false, true);
+export const sysPwritev2 = (t: Task, a: SyscallArgs) => vectored(t, a, true, true);
+
+/** sendfile(2): copies through the sentry, at most 1 MiB per step. */
+export async function sysSendfile(t: Task, a: SyscallArgs): Promise<SyscallValue> {
+  const out = t.fdTable.get(a.int(0));
+  const inp = t.fdTable.get(a.int(1));
+  if (out === undefined || inp === undefined) return EBADF;
+  const offAddr = a.pointer(2);
+  let offset: number | undefined;
+  if (offAddr !== 0n) {
+    const b = t.mm.copyIn(offAddr, 8);
+    if (isLinuxError(b)) return EFAULT;
+    const o = new DataView(b.buffer).getBigInt64(0, true);
+    if (o < 0n) return EINVAL;
+    if (!inp.impl.seekable) return ESPIPE;
+    offset = Number(o);
+  }
+  const count = Math.min(a.sizeT(3), 0x7fff_f000);
+  let done = 0;
+  while (done < count) {
+    const buf = new Uint8Array(Math.min(1 << 20, count - done));
+    const n = offset === undefined ? await inp.read(buf) : await inp.pread(buf, offset + done);
+    if (typeof n !== "number") return done > 0 ? done : n;
+    if (n === 0) break;
+    const w = await out.write(buf.subarray(0, n));
+    if (typeof w !== "number") return done > 0 ? done : w;
+    done += w;
+    if (w < n || n < buf.length) break;
+  }
+  if (offset !== undefined) {
+    const b = new Uint8Array(8);
+    new DataView(b.buffer).setBigInt64(0, BigInt(offset + done), true);
+    if (t.mm.copyOut(offAddr, b) !== undefined) return EFAULT;
+  }
+  return done;
+}
+
+/** close_range(2). */
+export function sysCloseRange(t: Task, a: SyscallArgs): SyscallValue {
+  return t.fdTable.closeRange(a.uint(0), a.uint(1), a.uint(2)) ?? 0;
+}
+
+/** utimensat(2): UTIME_NOW and UTIME_OMIT as Linux defines them. */
+export async function sysUtimensat(t: Task, a: SyscallArgs): Promise<SyscallValue> {
+  const dirfd = a.int(0);
+  const flags = a.int(3);
+  if ((flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) !== 0) return EINVAL;
+  const attrs: SetStat = {};
+  if (a.pointer(2) === 0n) {
+    attrs.atime = "now";
+    attrs.mtime = "now";
+  } else {
+    const b = t.mm.copyIn(a.pointer(2), 32);
+    if (isLinuxError(b)) return EFAULT;
+    const dv = new DataView(b.buffer);
+    const one = (i: number): TimeSetting | undefined | LinuxError => {
+      const sec = dv.getBigInt64(16 * i, true);
+      const nsec = dv.getBigInt64(16 * i + 8, true);
+      if (nsec === BigInt(UTIME_NOW)) return "now";
+      if (nsec === BigInt(UTIME_OMIT)) return undefined;
+      if (nsec < 0n || nsec >= 1_000_000_000n) return EINVAL;
+      return { sec: Number(sec), nsec: Number(nsec) };
+    };
+    const at = one(0);
+    const mt = one(1);
+    if (isLinuxError(at)) return at;
+    if (isLinuxError(mt)) return mt;
+    if (at !== undefined) attrs.atime = at;
+    if (mt !== undefined) attrs.mtime = mt;
+    if (at === undefined && mt === undefined) return 0;
+  }
+  if (a.pointer(1) === 0n) {
+    // utimensat(fd, NULL, ...): the file behind dirfd (glibc's futimens).
+    const f = t.fdTable.get(dirfd);
+    if (f === undefined) return EBADF;
+    return (await t.kernel.vfs.setStatFd(t, f, attrs)) ?? 0;
+  }
+  const path = copyInPath(t, a.pointer(1), (flags & AT_EMPTY_PATH) !== 0);
+  if (isLinuxError(path)) return path;
+  return (await t.kernel.vfs.setStatAt(t, dirfd === AT_FDCWD ? AT_FDCWD : dirfd, path, flags, attrs)) ?? 0;
+}
+
+/**
+ * flock(2): the sandbox's only process holds every lock it asks for; conflicts arrive with
+ * multiple processes (fork).
+ */
+export function sysFlock(t: Task, a: SyscallArgs): SyscallValue {
+  if (t.fdTable.get(a.int(0)) === undefined) return EBADF;
+  const op = a.int(1) & ~LOCK_NB;
+  return op === LOCK_SH || op === LOCK_EX || op === LOCK_UN ? 0 : EINVAL;
+}
+
+const KNOWN_ADVICE = new Set([
+  MADV_NORMAL,
+  MADV_RANDOM,
+  MADV_SEQUENTIAL,
+  MADV_WILLNEED,
+  MADV_DONTNEED,
+  MADV_FREE,
+  MADV_HUGEPAGE,
+  MADV_NOHUGEPAGE,
+  MADV_DONTFORK,
+  MADV_DOFORK,
+  MADV_DONTDUMP,
+  MADV_DODUMP,
+]);
+
+/**
+ * madvise(2): MADV_DONTNEED zeroes anonymous private memory, as Linux does; the other hints are
+ * accepted (MADV_FREE may keep the contents, which Linux allows).
+ */
+export function sysMadvise(t: Task, a: SyscallArgs): SyscallValue {
+  const addr = a.pointer(0);
+  if (addr % PAGE_SIZE !== 0n) return EINVAL;
+  if (!KNOWN_ADVICE.has(a.int(2))) return EINVAL;
+  const len = pageUp(a.ulong(1));
+  if (len === 0n) return 0;
+  if (!t.mm.readable(addr, 1n) && !t.mm.writable(addr, 1n)) return ENOMEM;
+  return a.int(2) === MADV_DONTNEED ? (t.mm.discard(addr, len) ?? 0) : 0;
+}
+
+/** msync(2): private file mappings are copies; there is nothing to write back. */
+export function sysMsync(t: Task, a: SyscallArgs): SyscallValue {
+  if (a.pointer(0) % PAGE_SIZE !== 0n) return EINVAL;
+  if ((a.int(2) & ~7) !== 0) return EINVAL;
+  return 0;
+}
+
+/** mincore(2): every mapped page is resident (the host owns the memory). */
+export function sysMincore(t: Task, a: SyscallArgs): SyscallValue {
+  const addr = a.pointer(0);
+  if (addr % PAGE_SIZE !== 0n) return EINVAL;
+  const pages = Number(pageUp(a.ulong(1)) / PAGE_SIZE);
+  if (pages > 1 << 20) return ENOMEM;
+  if (!t.mm.readable(addr, BigInt(pages) * PAGE_SIZE) && !t.mm.writable(addr, BigInt(pages) * PAGE_SIZE)) return ENOMEM;
+  return t.mm.copyOut(a.pointer(2), new Uint8Array(pages).fill(1)) ?? 0;
+}
+
+/** personality(2): Linux personality only; 0xffffffff queries. */
+export function sysPersonality(_t: Task, a: SyscallArgs): SyscallValue {
+  const p = a.uint(0);
+  if (p === 0xffff_ffff || p === 0) return 0;
+  return EINVAL;
+}
