@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 
 tools/install-deps.sh
 npm run build
+# Type-check the tests too (the build compiles only the sources).
+npx nx run-many -t typecheck --output-style=static --skip-nx-cache
 npm run gen:check -w @runsc-ts/abi
 npm run gen:check -w @runsc-ts/proto
 npx eslint .
