@@ -6,8 +6,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { native, rpcOverFd } from "@runsc-ts/platform";
-import { type RpcConnection, gofer, takeFd } from "@runsc-ts/proto";
-import { setDataList } from "@runsc-ts/gofer";
+import { type RpcConnection, gofer, setDataList, takeFd } from "@runsc-ts/proto";
 
 export const BINARY = fileURLToPath(new URL("../../packages/runsc/bin/runsc-ts.js", import.meta.url));
 export const enc = (s: string): Uint8Array => new TextEncoder().encode(s);

@@ -48,7 +48,7 @@ import {
 } from "@runsc-ts/abi";
 import { native } from "@runsc-ts/platform";
 import type { common } from "@runsc-ts/proto";
-import { type DataList, setDataList } from "./data-list.js";
+
 import { type OpResult, errnoOf, fail, isErrno } from "./errno.js";
 import type { HostNode } from "./node.js";
 import { type HostDirent, fillStatfs, parseDirents } from "./stat.js";
@@ -260,9 +260,4 @@ export function removeXattr(node: HostNode, readOnly: boolean, name: Uint8Array)
   if (!userXattrsAllowed(node)) return EPERM;
   withXattrFd(node, (fd) => native.fremovexattr(fd, name));
   return undefined;
-}
-
-/** Fills listXattr's result list. */
-export function setNames(list: DataList, names: readonly Uint8Array[]): void {
-  setDataList(list, names);
 }

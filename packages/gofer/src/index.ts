@@ -12,8 +12,6 @@ export { ConfinementError, KEPT_CAPABILITIES, capabilityMask, confine, installSe
 export type { ConfineOptions, GoferLogger } from "./confine.js";
 export { GoferServer, FileImpl } from "./server.js";
 export { MAX_WALK_NAMES, checkName } from "./walk.js";
-export { setDataList } from "./data-list.js";
-export type { DataList } from "./data-list.js";
 
 export interface ServeGoferOptions {
   /** Absolute host path of the mount root. */

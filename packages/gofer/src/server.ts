@@ -62,7 +62,7 @@ import {
   type LinuxError,
 } from "@runsc-ts/abi";
 import { native } from "@runsc-ts/platform";
-import { common, gofer, hostFd } from "@runsc-ts/proto";
+import { common, gofer, hostFd, setDataList } from "@runsc-ts/proto";
 import * as attr from "./attr.js";
 import { errnoOf, fail } from "./errno.js";
 import { HostNode, NodeTable } from "./node.js";
@@ -387,7 +387,7 @@ export class FileImpl implements gofer.File$Server$Target {
       names = attr.listXattr(this.node, p.size);
       return undefined;
     });
-    if (names !== undefined) attr.setNames(r._initNames(names.length), names);
+    if (names !== undefined) setDataList(r._initNames(names.length), names);
   }
 
   async removeXattr(p: P<"removeXattr">, r: R<"removeXattr">): Promise<void> {

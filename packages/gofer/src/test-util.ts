@@ -5,8 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { AT_FDCWD, O_DIRECTORY, O_PATH } from "@runsc-ts/abi";
 import { native, rpcPair } from "@runsc-ts/platform";
-import { type RpcConnection, gofer, takeFd } from "@runsc-ts/proto";
-import { setDataList } from "./data-list.js";
+import { type RpcConnection, gofer, setDataList, takeFd } from "@runsc-ts/proto";
 import { GoferServer } from "./server.js";
 
 export const enc = (s: string): Uint8Array => new TextEncoder().encode(s);

@@ -3,7 +3,7 @@
  * CPU, and memory is a sparse page map with protections. It runs no host code, so the kernel's
  * logic is tested deterministically; the real platform is tested in packages/platform and e2e.
  */
-import { EINVAL, ENOMEM, type LinuxError, MAP_FIXED, PROT_READ, PROT_WRITE, SIGSEGV } from "@runsc-ts/abi";
+import { EINVAL, ENOMEM, type LinuxError, MADV_DONTNEED, MAP_FIXED, PROT_READ, PROT_WRITE, SIGSEGV } from "@runsc-ts/abi";
 import type { AddressSpace, AppEvent, Context, Platform } from "@runsc-ts/platform";
 
 const PAGE = 4096n;
@@ -48,6 +48,13 @@ export class FakeAddressSpace implements AddressSpace {
   }
   mremap(): bigint | LinuxError {
     return EINVAL;
+  }
+  /** MADV_DONTNEED zeroes the pages (the only advice with an effect here). */
+  madvise(addr: bigint, length: bigint, advice: number): LinuxError | undefined {
+    if (advice === MADV_DONTNEED) {
+      for (let p = addr; p < addr + length; p += PAGE) this.pages.get(p)?.data.fill(0);
+    }
+    return undefined;
   }
   /** Host-level access (ignores protections only for the test's own setup via `poke`). */
   private copy(addr: bigint, buf: Uint8Array, write: boolean, checkProt: boolean): number {

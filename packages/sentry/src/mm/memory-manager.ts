@@ -15,6 +15,7 @@ import {
   ENOMEM,
   EXEC_PAGESIZE,
   type LinuxError,
+  MADV_DONTNEED,
   MAP_ANONYMOUS,
   MAP_FIXED,
   MAP_FIXED_NOREPLACE,
@@ -137,20 +138,9 @@ export class MemoryManager {
     return want;
   }
 
-  /**
-   * MADV_DONTNEED: anonymous private memory in [addr, addr+len) reads as zeroes afterwards.
-   * Each such piece is replaced by a fresh anonymous mapping (the host zero-fills it lazily).
-   */
+  /** MADV_DONTNEED: private anonymous memory in [addr, addr+len) reads as zeroes afterwards. */
   discard(addr: bigint, len: bigint): void | LinuxError {
-    const end = addr + len;
-    for (const v of this.vmas) {
-      if (v.end <= addr || v.start >= end) continue;
-      if ((v.flags & MAP_ANONYMOUS) === 0 || (v.flags & MAP_SHARED) !== 0) continue;
-      const s = v.start > addr ? v.start : addr;
-      const e = v.end < end ? v.end : end;
-      const r = this.as.mmap(s, e - s, v.prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED);
-      if (typeof r !== "bigint") return r;
-    }
+    return this.as.madvise(addr, len, MADV_DONTNEED);
   }
 
   /** Records a mapping the loader made directly through the address space. */

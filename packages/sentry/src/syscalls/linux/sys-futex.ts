@@ -11,28 +11,24 @@ import {
   FUTEX_WAIT_BITSET,
   FUTEX_WAKE,
   FUTEX_WAKE_BITSET,
+  type LinuxError,
   isLinuxError,
 } from "@runsc-ts/abi";
 import type { Task } from "../../kernel/task.js";
 import type { SyscallArgs } from "../args.js";
 import type { SyscallValue } from "../table.js";
+import { readTimespec } from "./sys-time.js";
 
 const BITSET_MATCH_ANY = 0xffff_ffff;
 
 /** A relative (WAIT) or absolute (WAIT_BITSET) timeout in ms from now; -1 for none. */
-function timeoutMs(t: Task, addr: bigint, absolute: boolean, realtime: boolean): number | typeof EFAULT | typeof EINVAL {
+function timeoutMs(t: Task, addr: bigint, absolute: boolean, realtime: boolean): number | LinuxError {
   if (addr === 0n) return -1;
-  const b = t.mm.copyIn(addr, 16);
-  if (isLinuxError(b)) return EFAULT;
-  const dv = new DataView(b.buffer);
-  const sec = dv.getBigInt64(0, true);
-  const nsec = dv.getBigInt64(8, true);
-  if (sec < 0n || nsec < 0n || nsec >= 1_000_000_000n) return EINVAL;
-  const ns = sec * 1_000_000_000n + nsec;
+  const ns = readTimespec(t, addr);
+  if (isLinuxError(ns)) return ns;
   if (!absolute) return Number(ns / 1_000_000n);
-  const now = realtime
-    ? BigInt(t.kernel.clock.now().sec) * 1_000_000_000n + BigInt(t.kernel.clock.now().nsec)
-    : process.hrtime.bigint() - t.kernel.bootTime;
+  const c = t.kernel.clock.now();
+  const now = realtime ? BigInt(c.sec) * 1_000_000_000n + BigInt(c.nsec) : process.hrtime.bigint() - t.kernel.bootTime;
   return ns > now ? Number((ns - now) / 1_000_000n) : 0;
 }
 

@@ -38,23 +38,7 @@ import type { SetStat, TimeSetting } from "../../vfs/stat.js";
 import type { SyscallArgs } from "../args.js";
 import type { SyscallValue } from "../table.js";
 import { copyInPath } from "./sys-file.js";
-
-const IOV_MAX = 1024;
-
-/** The (base, len) pairs of an iovec array. */
-function iovecs(t: Task, addr: bigint, count: number): Array<[bigint, number]> | LinuxError {
-  if (count < 0 || count > IOV_MAX) return EINVAL;
-  const raw = t.mm.copyIn(addr, count * 16);
-  if (isLinuxError(raw)) return EFAULT;
-  const dv = new DataView(raw.buffer);
-  const out: Array<[bigint, number]> = [];
-  for (let i = 0; i < count; i++) {
-    const len = dv.getBigUint64(16 * i + 8, true);
-    if (len > 0x7fff_ffffn) return EINVAL;
-    out.push([dv.getBigUint64(16 * i, true), Number(len)]);
-  }
-  return out;
-}
+import { iovecs } from "./sys-read-write.js";
 
 /** preadv/pwritev and their v2 forms (flags must be 0; offset -1 means the file offset). */
 async function vectored(t: Task, a: SyscallArgs, write: boolean, v2: boolean): Promise<SyscallValue> {

@@ -23,6 +23,7 @@ import { WaitEntry } from "../../kernel/waiter.js";
 import type { FileDescription } from "../../vfs/file-description.js";
 import type { SyscallArgs } from "../args.js";
 import type { SyscallValue } from "../table.js";
+import { readTimespec } from "./sys-time.js";
 
 /** Events always reported, asked for or not (poll(2)). */
 const ALWAYS = POLLERR | POLLHUP;
@@ -93,13 +94,9 @@ async function doPoll(t: Task, fdsAddr: bigint, nfds: number, timeoutMs: number)
 /** A timespec argument in milliseconds (rounded up), or -1 for a null pointer. */
 function timespecMs(t: Task, addr: bigint): number | LinuxError {
   if (addr === 0n) return -1;
-  const b = t.mm.copyIn(addr, 16);
-  if (isLinuxError(b)) return EFAULT;
-  const dv = new DataView(b.buffer);
-  const sec = dv.getBigInt64(0, true);
-  const nsec = dv.getBigInt64(8, true);
-  if (sec < 0n || nsec < 0n || nsec >= 1_000_000_000n) return EINVAL;
-  const ms = sec * 1000n + (nsec + 999_999n) / 1_000_000n;
+  const ns = readTimespec(t, addr);
+  if (isLinuxError(ns)) return ns;
+  const ms = (ns + 999_999n) / 1_000_000n;
   return ms > 2n ** 31n ? 2 ** 31 : Number(ms);
 }
 

@@ -83,10 +83,10 @@ export async function sysPwrite64(t: Task, a: SyscallArgs): Promise<SyscallValue
 }
 
 /** The (base, len) pairs of an iovec array, validated as Linux does. */
-function iovecs(t: Task, addr: bigint, count: number): Array<[bigint, number]> | LinuxError {
+export function iovecs(t: Task, addr: bigint, count: number): Array<[bigint, number]> | LinuxError {
   if (count < 0 || count > IOV_MAX) return EINVAL;
   const raw = t.mm.copyIn(addr, count * 16);
-  if (!(raw instanceof Uint8Array)) return raw;
+  if (!(raw instanceof Uint8Array)) return EFAULT;
   const dv = new DataView(raw.buffer);
   const out: Array<[bigint, number]> = [];
   let total = 0n;

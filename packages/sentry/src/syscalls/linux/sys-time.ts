@@ -90,8 +90,8 @@ export function sysTime(t: Task, a: SyscallArgs): SyscallValue {
   return sec;
 }
 
-/** Reads a struct timespec argument, validating it as Linux does. */
-function readTimespec(t: Task, addr: bigint): bigint | LinuxError {
+/** Reads a struct timespec argument as nanoseconds, validating it as Linux does. */
+export function readTimespec(t: Task, addr: bigint): bigint | LinuxError {
   const b = t.mm.copyIn(addr, 16);
   if (isLinuxError(b)) return EFAULT;
   const dv = new DataView(b.buffer);
