@@ -11,6 +11,7 @@
 //      tracer has collected their exit (the tracer is not their parent); and the zygote is a
 //      child subreaper, so a stub orphaned by its parent's death is reaped the same way rather
 //      than left to the host's init.
+//      It then leaves the host's network, IPC and UTS namespaces (where it may).
 //   2. The stub page (stub.h) is mapped at the top of the address space and filled with
 //      `syscall; int3`, then made read+exec.
 //   3. no_new_privs, then a seccomp filter that allows a system call only if it is x86-64 and
@@ -40,6 +41,9 @@
 #define PR_SET_CHILD_SUBREAPER 36
 #define PR_SET_NO_NEW_PRIVS 38
 #define SIGCHLD 17
+#define CLONE_NEWUTS 0x04000000
+#define CLONE_NEWIPC 0x08000000
+#define CLONE_NEWNET 0x40000000
 #define SIG_IGN_HANDLER ((unsigned long)1)
 #define SA_RESTORER 0x04000000
 
@@ -77,6 +81,11 @@ __attribute__((noreturn, used)) void stub_main(void) {
   struct kernel_sigaction ignore = {SIG_IGN_HANDLER, 0, 0, 0};
   if (raw_syscall(__NR_rt_sigaction, SIGCHLD, (long)&ignore, 0, 8, 0, 0) != 0) die(STUB_EXIT_SETUP);
   if (raw_syscall(__NR_prctl, PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0, 0) != 0) die(STUB_EXIT_SETUP);
+  // Its own network, IPC and UTS namespaces (inherited by every stub forked from it): a stub
+  // never needs the host's, and this takes them out of reach should interception and the
+  // filter both fail. Unprivileged (a developer without root), unshare is refused and the stub
+  // goes on without: the seccomp filter is the boundary that must always hold.
+  raw_syscall(__NR_unshare, CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS, 0, 0, 0, 0, 0);
 
   long page = raw_syscall(__NR_mmap, STUB_PAGE_ADDR, STUB_PAGE_SIZE, PROT_READ | PROT_WRITE,
                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);

@@ -1,5 +1,5 @@
 import { SIGFPE, SIGILL, SIGKILL, SIGSEGV, SIGSYS, SIGTRAP, SYS_exit_group, SYS_getpid, SYS_getppid, SYS_read, SYS_write } from "@runsc-ts/abi";
-import { readFileSync } from "node:fs";
+import { readFileSync, readlinkSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { native } from "../native.js";
 import type { AppEvent } from "../platform.js";
@@ -38,6 +38,13 @@ describe("stubs", () => {
     expect(status).toMatch(/^SigBlk:\s+0000000000000000$/m);
     expect(status).toMatch(/^SigIgn:\s+0000000000010000$/m);
     expect(status).toMatch(/^NoNewPrivs:\s+1$/m);
+  });
+
+  it("runs stubs in their own network, IPC and UTS namespaces (tests run as root)", () => {
+    const { addressSpace: as } = p.newAddressSpace();
+    for (const ns of ["net", "ipc", "uts"]) {
+      expect(readlinkSync(`/proc/${as.pid}/ns/${ns}`), ns).not.toBe(readlinkSync(`/proc/self/ns/${ns}`));
+    }
   });
 
   it("binds a context to the tracer's CPU, unless told not to", async () => {
