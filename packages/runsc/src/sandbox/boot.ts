@@ -5,6 +5,7 @@
  * line on stderr.
  */
 import { readFileSync } from "node:fs";
+import { availableParallelism, totalmem } from "node:os";
 import { platformFor, rpcOverFd } from "@runsc-ts/platform";
 import { gofer } from "@runsc-ts/proto";
 import { StartError, boot, parseSpec, shellExitCode } from "@runsc-ts/sentry";
@@ -24,7 +25,17 @@ export async function runBoot(ctx: CommandContext, args: BootArgs): Promise<void
   const platform = platformFor(ctx.globals.platform);
   const stdio: [number, number, number] = args.stdioFds.length === 3 ? [args.stdioFds[0] ?? 0, args.stdioFds[1] ?? 1, args.stdioFds[2] ?? 2] : [0, 1, 2];
   try {
-    const sandbox = await boot({ spec, rootGofer, platform, stdio, log: ctx.log, strace: ctx.globals.strace });
+    // The sandbox reports the host's CPU count and memory (the spec's limits come with cgroups).
+    const sandbox = await boot({
+      spec,
+      rootGofer,
+      platform,
+      stdio,
+      log: ctx.log,
+      strace: ctx.globals.strace,
+      cpus: availableParallelism(),
+      totalMemory: totalmem(),
+    });
     const status = await sandbox.wait();
     ctx.log.info({ status, maxRssKb: process.resourceUsage().maxRSS }, "sandbox exited");
     if (sandbox.kernel.bug !== undefined) throw new CliError(`sentry bug: ${sandbox.kernel.bug.message}`, 128);

@@ -232,12 +232,11 @@ function procKernelOf(k: Kernel): ProcKernel {
     pid: t.tg.tgid,
     ppid: t.tg.parent?.tgid ?? 0,
     comm: () => t.name,
-    cmdline: () => {
-      const len = Number(t.mm.argEnd - t.mm.argStart);
-      if (len <= 0) return new Uint8Array(0);
-      const b = t.mm.copyIn(t.mm.argStart, len);
-      return isLinuxError(b) ? new Uint8Array(0) : b;
-    },
+    cmdline: () => region(t, t.mm.argStart, t.mm.argEnd),
+    environ: () => region(t, t.mm.envStart, t.mm.envEnd),
+    maps: () => mapsOf(t),
+    exe: () => t.mm.executable,
+    vmSize: () => t.mm.mappings().reduce((n, v) => n + Number(v.end - v.start), 0),
     creds: () => t.creds,
     fdTable: () => t.fdTable,
     root: () => t.fs.root,
@@ -245,6 +244,8 @@ function procKernelOf(k: Kernel): ProcKernel {
   });
   return {
     vfs: k.vfs,
+    cpus: k.cpus,
+    totalMemory: k.totalMemory,
     hostname: () => k.uts.hostname,
     release: UNAME.release,
     version: UNAME.version,
@@ -266,3 +267,25 @@ function procKernelOf(k: Kernel): ProcKernel {
     ],
   };
 }
+
+/** Bytes [start, end) of a task's memory (argument or environment strings), or nothing. */
+function region(t: Task, start: bigint, end: bigint): Uint8Array {
+  const len = Number(end - start);
+  if (len <= 0) return new Uint8Array(0);
+  const b = t.mm.copyIn(start, len);
+  return isLinuxError(b) ? new Uint8Array(0) : b;
+}
+
+/** /proc/<pid>/maps lines from the task's VMAs. */
+function mapsOf(t: Task): string {
+  const hex = (n: bigint) => n.toString(16).padStart(8, "0");
+  return t.mm
+    .mappings()
+    .map((v) => {
+      const perms = `${v.prot & abi.PROT_READ ? "r" : "-"}${v.prot & abi.PROT_WRITE ? "w" : "-"}${v.prot & abi.PROT_EXEC ? "x" : "-"}${v.flags & abi.MAP_SHARED ? "s" : "p"}`;
+      const line = `${hex(v.start)}-${hex(v.end)} ${perms} ${hex(v.offset)} 00:00 0`;
+      return v.name === "" ? `${line}\n` : `${line.padEnd(73)}${v.name}\n`;
+    })
+    .join("");
+}
+

@@ -35,10 +35,16 @@ async function setup(): Promise<{ env: TestEnv; tasks: ProcTask[]; fdTable: FdTa
     fdTable: () => fdTable,
     root: () => env.ctx.root,
     cwd: () => cwd,
+    environ: () => Buffer.from("PATH=/bin\0HOME=/\0"),
+    maps: () => "00400000-00401000 r-xp 00000000 00:00 0                                  /bin/sh\n",
+    exe: () => "/bin/sh",
+    vmSize: () => 8192,
   };
   const tasks = [task];
   const kernel: ProcKernel = {
     vfs: env.vfs,
+    cpus: 2,
+    totalMemory: 1 << 30,
     hostname: () => "sandbox",
     release: "6.1.0",
     version: "#1 SMP",
@@ -114,3 +120,18 @@ describe("procfs", () => {
     expect(await env.vfs.mkdirAt(env.ctx, AT_FDCWD, "/proc/x", 0o755)).toBe(EPERM);
   });
 });
+
+describe("procfs: per-process and system files", () => {
+  it("serves environ, maps, exe, stat, statm, meminfo and cpuinfo", async () => {
+    const { env } = await setup();
+    expect(await cat(env, "/proc/1/environ")).toBe("PATH=/bin\0HOME=/\0");
+    expect(await cat(env, "/proc/1/maps")).toMatch(/^00400000-00401000 r-xp .*\/bin\/sh\n$/);
+    expect(await env.vfs.readlinkAt(env.ctx, AT_FDCWD, "/proc/1/exe")).toBe("/bin/sh");
+    expect(await cat(env, "/proc/1/stat")).toMatch(/^1 \(init\) R 0 1 1 /);
+    expect(await cat(env, "/proc/1/statm")).toBe("2 0 0 0 0 0 0\n");
+    expect(await cat(env, "/proc/meminfo")).toMatch(/^MemTotal:\s+1048576 kB$/m);
+    expect((await cat(env, "/proc/cpuinfo")).match(/^processor\s+:/gm)).toHaveLength(2);
+    expect(await cat(env, "/proc/stat")).toMatch(/^cpu1 /m);
+  });
+});
+

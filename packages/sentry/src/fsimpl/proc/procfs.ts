@@ -37,6 +37,14 @@ export interface ProcTask {
   fdTable(): FdTable;
   root(): VirtualDentry;
   cwd(): VirtualDentry;
+  /** The environment as NUL-terminated strings (/proc/<pid>/environ). */
+  environ(): Uint8Array;
+  /** The memory map, one mapping per line in Linux's /proc/<pid>/maps format. */
+  maps(): string;
+  /** The executable's path in the sandbox (/proc/<pid>/exe), or "" before one is loaded. */
+  exe(): string;
+  /** Resident and virtual sizes in bytes, for stat/statm/status. */
+  vmSize(): number;
 }
 
 /** What procfs needs to know about the kernel. */
@@ -52,6 +60,10 @@ export interface ProcKernel {
   /** The processes visible in this procfs's PID namespace. */
   tasks(): readonly ProcTask[];
   task(pid: number): ProcTask | undefined;
+  /** CPUs the sandbox reports. */
+  readonly cpus: number;
+  /** Memory the sandbox reports, in bytes. */
+  readonly totalMemory: number;
   /** Filesystem types for /proc/filesystems: [name, needs a device]. */
   filesystems(): readonly (readonly [string, boolean])[];
 }
@@ -97,6 +109,9 @@ export class ProcFilesystem extends SyntheticFilesystem {
       .add("version", file(() => `Linux version ${k.release} (runsc-ts) ${k.version}\n`))
       .add("uptime", file(() => `${k.uptime().toFixed(2)} 0.00\n`))
       .add("loadavg", file(() => `0.00 0.00 0.00 0/${k.tasks().length} 0\n`))
+      .add("meminfo", file(() => meminfo(k.totalMemory)))
+      .add("cpuinfo", file(() => cpuinfo(k.cpus)))
+      .add("stat", file(() => procStat(k)))
       .add("sys", sys);
     this.root = new Dentry(this, rootDir, "", null);
   }
@@ -150,10 +165,59 @@ export class ProcFilesystem extends SyntheticFilesystem {
           `Groups:\t${c.groups.join(" ")}\nFDSize:\t${Math.max(64, t.fdTable().size)}\n`;
       }))
       .add("mounts", file(() => mountsOf(k, t)))
+      .add("environ", file(() => t.environ()))
+      .add("maps", file(() => t.maps()))
+      .add("stat", file(() => pidStat(t)))
+      .add("statm", file(() => `${Math.ceil(t.vmSize() / 4096)} 0 0 0 0 0 0\n`))
+      .add("exe", new SyntheticSymlink(this, () => t.exe() || ENOENT))
       .add("cwd", magic(() => t.cwd()))
       .add("root", magic(() => t.root()))
       .add("fd", fds);
     return dir;
   }
+}
+
+/** /proc/meminfo: the configured memory, half of it free (the host owns the real memory). */
+function meminfo(total: number): string {
+  const kb = (n: number) => `${Math.floor(n / 1024)}`.padStart(8) + " kB";
+  const rows: Array<[string, number]> = [
+    ["MemTotal", total],
+    ["MemFree", total / 2],
+    ["MemAvailable", total / 2],
+    ["Buffers", 0],
+    ["Cached", 0],
+    ["SwapCached", 0],
+    ["SwapTotal", 0],
+    ["SwapFree", 0],
+    ["Shmem", 0],
+  ];
+  return rows.map(([k, v]) => `${`${k}:`.padEnd(16)}${kb(v)}\n`).join("");
+}
+
+/** /proc/cpuinfo: one entry per CPU the sandbox reports. */
+function cpuinfo(cpus: number): string {
+  let out = "";
+  for (let i = 0; i < cpus; i++) {
+    out += `processor\t: ${i}\nvendor_id\t: runsc-ts\nmodel name\t: runsc-ts virtual CPU\ncpu MHz\t\t: 1000.000\n`;
+    out += `physical id\t: 0\ncore id\t\t: ${i}\ncpu cores\t: ${cpus}\nflags\t\t: fpu sse sse2\n\n`;
+  }
+  return out;
+}
+
+/** /proc/stat: CPU time lines (zero until per-task accounting exists) and process counts. */
+function procStat(k: ProcKernel): string {
+  const bootSecs = Math.floor(Date.now() / 1000 - k.uptime());
+  let out = "cpu  0 0 0 0 0 0 0 0 0 0\n";
+  for (let i = 0; i < k.cpus; i++) out += `cpu${i} 0 0 0 0 0 0 0 0 0 0\n`;
+  return out + `btime ${bootSecs}\nprocesses ${k.tasks().length}\nprocs_running 1\nprocs_blocked 0\n`;
+}
+
+/** /proc/<pid>/stat: the fields ps and top read, in Linux's order. */
+function pidStat(t: ProcTask): string {
+  const fields = [
+    t.pid, `(${t.comm()})`, "R", t.ppid, t.pid, t.pid, 0, -1, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 20, 0, 1, 0, 0, t.vmSize(), Math.ceil(t.vmSize() / 4096),
+  ];
+  return `${fields.join(" ")}\n`;
 }
 
