@@ -5,13 +5,13 @@
  * with another thread. Each task is an async run loop (task-run.ts); a blocking syscall is an
  * awaited wait, so tasks interleave only at awaits.
  */
-import type { LinuxError } from "@runsc-ts/abi";
 import type { Platform } from "@runsc-ts/platform";
 import type { Logger } from "pino";
 import { PipeFilesystem } from "../fsimpl/pipe/pipefs.js";
 import { MemoryManager } from "../mm/memory-manager.js";
 import { FutexManager } from "./futex.js";
 import { SyscallArgs } from "../syscalls/args.js";
+import { formatCall } from "../syscalls/strace.js";
 import type { SyscallTable, SyscallValue } from "../syscalls/table.js";
 import type { FdTable } from "../vfs/fd-table.js";
 import type { VirtualFilesystem } from "../vfs/vfs.js";
@@ -125,9 +125,7 @@ export class Kernel {
   }
 
   private traced(t: Task, name: string, args: SyscallArgs, result: SyscallValue): SyscallValue {
-    if (this.strace) {
-      this.log?.info({ tid: t.tid }, `${name}(${args.raw.map((a) => "0x" + a.toString(16)).join(", ")}) = ${formatResult(result)}`);
-    }
+    if (this.strace) this.log?.info({ tid: t.tid }, formatCall(name, args, result, t.mm));
     return result;
   }
 
@@ -175,10 +173,4 @@ export class Kernel {
     }
     throw new SentryBug("out of thread ids");
   }
-}
-
-function formatResult(r: SyscallValue): string {
-  if (typeof r === "number" || typeof r === "bigint") return r.toString();
-  const e = r as LinuxError;
-  return `-1 ${e.name} (${e.message})`;
 }
