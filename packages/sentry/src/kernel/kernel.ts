@@ -7,7 +7,10 @@
  */
 import type { Platform } from "@runsc-ts/platform";
 import type { Logger } from "pino";
+import { HostFilesystem } from "../fsimpl/host/hostfs.js";
 import { PipeFilesystem } from "../fsimpl/pipe/pipefs.js";
+import { TmpFilesystem } from "../fsimpl/tmpfs/filesystem.js";
+import { Mount } from "../vfs/mount.js";
 import { MemoryManager } from "../mm/memory-manager.js";
 import { FutexManager } from "./futex.js";
 import { SyscallArgs } from "../syscalls/args.js";
@@ -67,6 +70,11 @@ export class Kernel {
   readonly futexes = new FutexManager();
   /** Where pipe(2) pipes live. */
   readonly pipefs = new PipeFilesystem();
+  /** Files without a path (eventfd, imported host FDs). */
+  readonly anonfs = new HostFilesystem();
+  /** memfd_create(2) files: a private tmpfs, never mounted where paths reach it. */
+  readonly memfs = new TmpFilesystem();
+  readonly memMount = new Mount(this.memfs, this.memfs.root);
   readonly tasks = new Map<number, Task>();
   readonly threadGroups = new Map<number, ThreadGroup>();
   private nextTid = 1;

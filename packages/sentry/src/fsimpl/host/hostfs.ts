@@ -1,7 +1,7 @@
 /**
- * An anonymous filesystem for host FDs handed to the sandbox (its stdio): each becomes a file
- * description whose inode shows the host file's type and owner, named like Linux names them in
- * /proc/[pid]/fd ("pipe:[...]", "/dev/pts/0", ...).
+ * An anonymous filesystem for files that have no path: host FDs handed to the sandbox (its
+ * stdio), whose inodes show the host file's type and owner, and anonymous-inode files
+ * (eventfd) — Linux's anon_inodefs.
  */
 import { fstatSync } from "node:fs";
 import { EINVAL, EPERM, type LinuxError, O_ACCMODE, O_RDONLY, O_RDWR, O_WRONLY, S_IFDIR } from "@runsc-ts/abi";
@@ -68,6 +68,16 @@ export class HostFilesystem implements Filesystem {
 
   statfs(): Promise<Statfs | LinuxError> {
     return Promise.resolve({ type: 0, blockSize: 4096, blocks: 0, blocksFree: 0, blocksAvailable: 0, files: 0, filesFree: 0, nameLength: 255, flags: 0 });
+  }
+
+  /**
+   * A description of an anonymous file (eventfd, ...): `impl` behind an inode of `mode`, named
+   * `name` in /proc/[pid]/fd ("anon_inode:[eventfd]").
+   */
+  anonymous(name: string, mode: number, impl: FileDescriptionImpl, flags: number, creds: { fsuid: number; fsgid: number }): FileDescription {
+    const inode = new HostInode(this, this.nextIno++, mode, creds.fsuid, creds.fsgid);
+    const dentry = new Dentry(this, inode, name, this.root);
+    return new FileDescription({ mount: this.mount, dentry }, inode, impl, flags);
   }
 
   /**

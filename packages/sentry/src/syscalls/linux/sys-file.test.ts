@@ -31,6 +31,8 @@ import {
   SYS_mkdir,
   SYS_newfstatat,
   SYS_openat,
+  SYS_eventfd2,
+  SYS_memfd_create,
   SYS_pwritev,
   SYS_preadv,
   SYS_sendfile,
@@ -261,5 +263,34 @@ describe("vectored I/O, sendfile, utimensat, madvise", () => {
       rec(await cpu.syscall(SYS_madvise, m + 1n, 4096, MADV_DONTNEED));
     });
     expect(seen).toEqual([0n, [0, 0, 0, 0, 0], errno(EINVAL), errno(EINVAL)]);
+  });
+});
+
+describe("eventfd and memfd", () => {
+  it("eventfd2 counts; memfd_create gives an anonymous read-write file", async () => {
+    const seen = await run(async (cpu, rec) => {
+      const efd = await cpu.syscall(SYS_eventfd2, 3, 0);
+      const b = await put(cpu, new Uint8Array(8));
+      const eight = new Uint8Array(8);
+      new DataView(eight.buffer).setBigUint64(0, 4n, true);
+      cpu.as.write(b, eight);
+      rec(await cpu.syscall(SYS_write, efd, b, 8));
+      rec(await cpu.syscall(SYS_read, efd, b, 8));
+      cpu.as.read(b, eight);
+      rec(new DataView(eight.buffer).getBigUint64(0, true));
+      rec(await cpu.syscall(SYS_eventfd2, 0, 0x12345));
+      const name = await put(cpu, enc("scratch"));
+      const mfd = await cpu.syscall(SYS_memfd_create, name, 0);
+      const msg = await put(cpu, new TextEncoder().encode("in memory"));
+      rec(await cpu.syscall(SYS_write, mfd, msg, 9));
+      rec(await cpu.syscall(SYS_lseek, mfd, 0, SEEK_SET));
+      const out = await put(cpu, new Uint8Array(16));
+      rec(await cpu.syscall(SYS_read, mfd, out, 16));
+      const got = new Uint8Array(9);
+      cpu.as.read(out, got);
+      rec(new TextDecoder().decode(got));
+      rec(await cpu.syscall(SYS_memfd_create, name, 0x100));
+    });
+    expect(seen).toEqual([8n, 8n, 7n, errno(EINVAL), 9n, 0n, 9n, "in memory", errno(EINVAL)]);
   });
 });

@@ -30,6 +30,7 @@ import { sysFutex } from "./sys-futex.js";
 import { sysIoctl } from "./sys-ioctl.js";
 import * as xattr from "./sys-xattr.js";
 import * as misc from "./sys-misc.js";
+import { sysEventfd, sysEventfd2, sysMemfdCreate } from "./sys-anon.js";
 import { sysPoll, sysPpoll, sysPselect6, sysSelect } from "./sys-poll.js";
 import { sysRtSigaction, sysRtSigprocmask, sysSigaltstack } from "./sys-signal.js";
 import * as time from "./sys-time.js";
@@ -117,6 +118,9 @@ const SPECS: ReadonlyArray<EntrySpec<Task>> = [
   supported("msync", misc.sysMsync),
   supported("mincore", misc.sysMincore),
   partial("personality", misc.sysPersonality, "PER_LINUX only"),
+  supported("eventfd", sysEventfd),
+  supported("eventfd2", sysEventfd2),
+  partial("memfd_create", sysMemfdCreate, "seals are accepted but not enforced (F_ADD_SEALS is EINVAL)"),
   supported("pipe", file.sysPipe),
   supported("pipe2", file.sysPipe2),
   partial("poll", sysPoll, "not interruptible by signals yet"),
