@@ -15,6 +15,30 @@ function run(argv: string[], sandbox: boolean, input?: Buffer) {
   return { stdout: r.stdout, status: r.status };
 }
 
+/** epoll (level, edge, hang-up, the selectors module), eventfd and memfd_create from Python. */
+const EPOLL_PY = `
+import os, select, selectors
+ep = select.epoll()
+r, w = os.pipe()
+ep.register(r, select.EPOLLIN | select.EPOLLET)
+print(ep.poll(0))
+os.write(w, b"x")
+print([e for _, e in ep.poll(1)], [e for _, e in ep.poll(0)])
+os.close(w)
+print([e for _, e in ep.poll(1)])
+efd = os.eventfd(3)
+ep.register(efd, select.EPOLLIN)
+print(sorted(e for _, e in ep.poll(1)), os.eventfd_read(efd))
+sel = selectors.DefaultSelector()
+a, b = os.pipe()
+sel.register(a, selectors.EVENT_READ, "a")
+os.write(b, b"hello")
+print(type(sel).__name__, [(k.data, ev) for k, ev in sel.select(1)])
+m = os.memfd_create("scratch")
+os.write(m, b"in memory")
+print(os.pread(m, 100, 0), os.readlink(f"/proc/self/fd/{m}").startswith("/memfd:scratch"))
+`;
+
 const cases: string[][] = [
   ["/bin/ls", "-la", "/usr"],
   ["/bin/cat", "/etc/os-release"],
@@ -24,6 +48,7 @@ const cases: string[][] = [
   ["/bin/date", "+%Y"],
   ["/usr/bin/python3", "-c", 'import json,hashlib; print(hashlib.sha256(b"x").hexdigest())'],
   ["/bin/ls", "/nonexistent-dir"],
+  ["/usr/bin/python3", "-c", EPOLL_PY],
 ];
 
 describe("runsc-ts do runs Debian's programs like the host does", () => {
@@ -40,5 +65,13 @@ describe("runsc-ts do runs Debian's programs like the host does", () => {
     expect(zeros.stdout.length).toBe(1_000_000);
     const count = run(["/usr/bin/wc", "-c"], true, zeros.stdout);
     expect(count.stdout.toString()).toBe("1000000\n");
+  });
+
+  it("keeps writing to a host pipe whose reader is slow, though the pipe was made non-blocking", () => {
+    // The `do` process is Node: its stdout pipe, shared with the sentry, turns O_NONBLOCK, so a
+    // full pipe answers EAGAIN and the sandboxed writer must sleep until the reader drains it.
+    const r = spawnSync("/bin/sh", ["-c", `"${process.execPath}" "${BINARY}" do -- /usr/bin/head -c 1000000 /dev/zero | (sleep 1; wc -c)`], { timeout: 120_000 });
+    expect(r.stdout.toString().trim()).toBe("1000000");
+    expect(r.status).toBe(0);
   });
 });

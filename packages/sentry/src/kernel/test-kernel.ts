@@ -1,5 +1,5 @@
 /** Test helpers: a kernel over a tmpfs root on the fake platform. */
-import { AT_FDCWD, MAP_ANONYMOUS, MAP_PRIVATE, O_CREAT, O_RDWR, PROT_READ, PROT_WRITE, SYS_mmap } from "@runsc-ts/abi";
+import { AT_FDCWD, MAP_ANONYMOUS, MAP_PRIVATE, O_CREAT, O_RDWR, PROT_READ, PROT_WRITE, SYS_exit_group, SYS_mmap } from "@runsc-ts/abi";
 import { TmpFilesystem } from "../fsimpl/tmpfs/filesystem.js";
 import { linuxSyscalls } from "../syscalls/linux/table.js";
 import type { SyscallTable } from "../syscalls/table.js";
@@ -46,3 +46,17 @@ export async function put(cpu: FakeCpu, bytes: Uint8Array): Promise<bigint> {
   return addr;
 }
 
+/**
+ * Runs `body` as the program (then exit_group(0)) and returns what it recorded with `rec`.
+ * Throws if the kernel hit an internal bug.
+ */
+export async function record(body: (cpu: FakeCpu, rec: (v: unknown) => void) => Promise<void>): Promise<unknown[]> {
+  const seen: unknown[] = [];
+  const { kernel, task } = await boot(async (cpu) => {
+    await body(cpu, (v) => seen.push(v));
+    await cpu.syscall(SYS_exit_group, 0);
+  });
+  await kernel.run(task);
+  if (kernel.bug !== undefined) throw new Error(`kernel bug: ${String(kernel.bug)}`);
+  return seen;
+}

@@ -116,6 +116,7 @@ export const MAX_OFFSET = Number.MAX_SAFE_INTEGER;
 
 export class FileDescription {
   private refs = 1;
+  private releaseHooks: Set<() => void> | undefined;
   private flags: number;
   /** The file offset; meaningful when the impl is seekable. */
   offset = 0;
@@ -175,7 +176,18 @@ export class FileDescription {
 
   decRef(): void {
     if (this.refs <= 0) throw new Error("decRef on a released file description");
-    if (--this.refs === 0) this.impl.release?.();
+    if (--this.refs > 0) return;
+    if (this.releaseHooks !== undefined) for (const hook of [...this.releaseHooks]) hook();
+    this.impl.release?.();
+  }
+
+  /**
+   * Calls `hook` when the last reference goes, before the impl is released (epoll drops its
+   * interests here, as Linux's eventpoll_release does in __fput). Returns the unregistration.
+   */
+  onRelease(hook: () => void): () => void {
+    (this.releaseHooks ??= new Set()).add(hook);
+    return () => this.releaseHooks?.delete(hook);
   }
 
   /** Runs `fn` holding the description's position lock (f_pos_lock). */

@@ -152,6 +152,11 @@ export interface Filesystem {
    * filesystem revalidates according to its coherence rules.
    */
   readonly cacheIsAuthoritative: boolean;
+  /**
+   * The name of a file that has no path at all (Linux's d_dname): pipes, eventfds and other
+   * anonymous files show it in /proc/[pid]/fd instead of a path.
+   */
+  dname?(dentry: Dentry): string;
 }
 
 let nextAnonMinor = 1;

@@ -717,6 +717,18 @@ export class VirtualFilesystem {
     return "/" + parts.reverse().join("/");
   }
 
+  /**
+   * How /proc/[pid]/fd/N names `vd` (Linux's d_path): an anonymous file's
+   * own name; else its path from `root`, or its path inside its own mount when that mount is
+   * out of sight (memfd's internal tmpfs); " (deleted)" once its name is gone.
+   */
+  describe(root: VirtualDentry, vd: VirtualDentry): string {
+    const dname = vd.dentry.fs.dname?.(vd.dentry);
+    if (dname !== undefined) return dname;
+    const path = this.pathOf(root, vd) ?? this.pathOf({ mount: vd.mount, dentry: vd.mount.root }, vd) ?? vd.dentry.name;
+    return vd.dentry.dead ? `${path} (deleted)` : path;
+  }
+
   /** Follows `vd` down through mounts (a freshly mounted directory shows its new root). */
   followMounts(vd: VirtualDentry): VirtualDentry {
     return followMounts(vd);

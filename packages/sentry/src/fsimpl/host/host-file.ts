@@ -7,6 +7,10 @@
  * blocking mode: its file description may be shared with the user's shell, so we never set
  * O_NONBLOCK on it); once readable, one read returns what is there without blocking.
  * Writes are synchronous: a full pipe to the host blocks the kernel thread until it drains.
+ * But the host file description may have been made non-blocking by another process sharing it
+ * (a Node parent's stdout pipe is): then a full pipe answers EAGAIN, and the file arms the
+ * watcher for writability, reports EPOLLOUT as not ready, and the blocked write sleeps on the
+ * wait queue until the host reader drains the pipe.
  */
 import { closeSync, fstatSync, readSync, writeSync } from "node:fs";
 import { EAGAIN, EIO, EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, type LinuxError, linuxErrorFromName } from "@runsc-ts/abi";
@@ -28,6 +32,10 @@ export class HostFdFile implements FileDescriptionImpl {
   private watcher: FdWatcher | undefined;
   /** The poll watcher saw the FD readable (or hung up) and no read has consumed that yet. */
   private ready = false;
+  /** False after a write met a full non-blocking host pipe, until the watcher sees room. */
+  private writable = true;
+  /** The POLL_* directions the watcher is waiting for. */
+  private watching = 0;
 
   /**
    * @param fd the host FD
@@ -56,7 +64,7 @@ export class HostFdFile implements FileDescriptionImpl {
   read(dst: Uint8Array, offset: number): Promise<number | LinuxError> {
     if (this.fd < 0) return Promise.resolve(EIO);
     if (!this.regular && !this.ready) {
-      this.watch();
+      this.watch(native.constants.POLL_READABLE);
       return Promise.resolve(EAGAIN);
     }
     this.ready = false;
@@ -72,7 +80,12 @@ export class HostFdFile implements FileDescriptionImpl {
     try {
       return Promise.resolve(writeSync(this.fd, src, 0, src.length, this.seekable ? offset : null));
     } catch (e) {
-      return Promise.resolve(hostError(e));
+      const err = hostError(e);
+      if (err === EAGAIN && !this.regular) {
+        this.writable = false;
+        this.watch(native.constants.POLL_WRITABLE);
+      }
+      return Promise.resolve(err);
     }
   }
 
@@ -84,9 +97,11 @@ export class HostFdFile implements FileDescriptionImpl {
     }
   }
 
+  /** Asking whether a pipe, socket or terminal is readable arms the poll watcher that will say so. */
   readiness(mask: EventMask): EventMask {
     if (this.regular) return mask & (EPOLLIN | EPOLLOUT);
-    return mask & ((this.ready ? EPOLLIN : 0) | EPOLLOUT);
+    if (!this.ready && (mask & EPOLLIN) !== 0 && this.fd >= 0) this.watch(native.constants.POLL_READABLE);
+    return mask & ((this.ready ? EPOLLIN : 0) | (this.writable ? EPOLLOUT : 0));
   }
 
   release(): void {
@@ -96,18 +111,30 @@ export class HostFdFile implements FileDescriptionImpl {
     this.fd = -1;
   }
 
-  /** Starts (once) a poll watcher that marks the FD ready and wakes waiters. */
-  private watch(): void {
-    if (this.watcher === undefined) {
-      const { POLL_READABLE, POLL_DISCONNECT } = native.constants;
-      this.watcher = new native.FdWatcher(this.fd, (status) => {
+  /**
+   * Adds `direction` (POLL_READABLE or POLL_WRITABLE) to what the poll watcher waits for. When
+   * the host FD is ready in a direction, the watcher records it, stops waiting for it, and
+   * wakes the waiters.
+   */
+  private watch(direction: number): void {
+    const { POLL_READABLE, POLL_WRITABLE, POLL_DISCONNECT } = native.constants;
+    this.watcher ??= new native.FdWatcher(this.fd, (status, events) => {
+      let notify = 0;
+      if (status < 0 || (events & (POLL_READABLE | POLL_DISCONNECT)) !== 0) {
         this.ready = true;
-        this.watcher?.stop();
-        this.waitQueue.notify(status < 0 ? EPOLLERR | EPOLLIN : EPOLLIN | EPOLLHUP);
-      });
-      this.watcher.start(POLL_READABLE | POLL_DISCONNECT);
-      return;
-    }
-    this.watcher.start(native.constants.POLL_READABLE | native.constants.POLL_DISCONNECT);
+        this.watching &= ~POLL_READABLE;
+        notify |= status < 0 ? EPOLLERR | EPOLLIN : EPOLLIN | EPOLLHUP;
+      }
+      if (status < 0 || (events & (POLL_WRITABLE | POLL_DISCONNECT)) !== 0) {
+        this.writable = true;
+        this.watching &= ~POLL_WRITABLE;
+        notify |= EPOLLOUT;
+      }
+      if (status < 0) this.watching = 0;
+      this.watcher?.start(this.watching === 0 ? 0 : this.watching | POLL_DISCONNECT);
+      this.waitQueue.notify(notify);
+    });
+    this.watching |= direction;
+    this.watcher.start(this.watching | POLL_DISCONNECT);
   }
 }

@@ -66,6 +66,11 @@ export class HostFilesystem implements Filesystem {
     this.mount = new Mount(this, this.root);
   }
 
+  /** Every file here is anonymous: /proc shows its name ("anon_inode:[eventfd]", "host:[1]"). */
+  dname(dentry: Dentry): string {
+    return dentry.name;
+  }
+
   statfs(): Promise<Statfs | LinuxError> {
     return Promise.resolve({ type: 0, blockSize: 4096, blocks: 0, blocksFree: 0, blocksAvailable: 0, files: 0, filesFree: 0, nameLength: 255, flags: 0 });
   }

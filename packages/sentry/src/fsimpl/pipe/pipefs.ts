@@ -68,6 +68,11 @@ export class PipeFilesystem implements Filesystem {
     this.mount = new Mount(this, this.root);
   }
 
+  /** Pipes have no path: /proc shows their name ("pipe:[7]"). */
+  dname(dentry: Dentry): string {
+    return dentry.name;
+  }
+
   statfs(): Promise<Statfs | LinuxError> {
     return Promise.resolve({ type: PIPEFS_MAGIC, blockSize: 4096, blocks: 0, blocksFree: 0, blocksAvailable: 0, files: 0, filesFree: 0, nameLength: 255, flags: 0 });
   }

@@ -151,7 +151,7 @@ export class ProcFilesystem extends SyntheticFilesystem {
       for (const fd of table.fds()) {
         const f = table.get(fd);
         if (f === undefined) continue;
-        m.set(`${fd}`, new SyntheticSymlink(this, () => k.vfs.pathOf(t.root(), f.vd) ?? `${f.vd.dentry.name}`, () => f.vd));
+        m.set(`${fd}`, new SyntheticSymlink(this, () => k.vfs.describe(t.root(), f.vd), () => f.vd));
       }
       return m;
     }, 0o500);

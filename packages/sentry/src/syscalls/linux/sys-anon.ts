@@ -55,6 +55,7 @@ export async function sysMemfdCreate(t: Task, a: SyscallArgs): Promise<SyscallVa
   const vd = { mount: t.kernel.memMount, dentry: new Dentry(t.kernel.memfs, inode, name, t.kernel.memfs.root) };
   const impl = await inode.open({ flags: O_RDWR, vd, creds: t.creds });
   await dir.unlink(key, inode);
+  vd.dentry.dead = true; // /proc/[pid]/fd shows "/memfd:NAME (deleted)", as on Linux
   if (isLinuxError(impl)) return impl;
   const f = new FileDescription(vd, inode, impl, O_RDWR | O_LARGEFILE);
   const fd = t.fdTable.newFd(f, (flags & MFD_CLOEXEC) !== 0);

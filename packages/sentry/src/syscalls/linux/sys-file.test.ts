@@ -22,7 +22,6 @@ import {
   SYS_close,
   SYS_dup2,
   SYS_dup3,
-  SYS_exit_group,
   SYS_fcntl,
   SYS_fstat,
   SYS_getcwd,
@@ -53,23 +52,10 @@ import {
   stat,
 } from "@runsc-ts/abi";
 import { describe, expect, it } from "vitest";
-import { boot, errno, put } from "../../kernel/test-kernel.js";
-import type { FakeCpu } from "../../kernel/test-platform.js";
+import { errno, put, record as run } from "../../kernel/test-kernel.js";
 import { parseDirents64 } from "../../vfs/file-description.js";
 
 const enc = (s: string) => new TextEncoder().encode(s + "\0");
-
-/** Runs `body` as the program and returns what it recorded. */
-async function run(body: (cpu: FakeCpu, rec: (v: unknown) => void) => Promise<void>): Promise<unknown[]> {
-  const seen: unknown[] = [];
-  const { kernel, task } = await boot(async (cpu) => {
-    await body(cpu, (v) => seen.push(v));
-    await cpu.syscall(SYS_exit_group, 0);
-  });
-  await kernel.run(task);
-  expect(kernel.bug).toBeUndefined();
-  return seen;
-}
 
 describe("file syscalls through the VFS", () => {
   it("create, write, seek, read back, fstat", async () => {

@@ -41,7 +41,7 @@ function ready(file: FileDescription, events: number): number {
  * Waits until `check` finds something ready or `timeoutMs` passes (-1: forever), waking on any of
  * the files' wait queues. Returns the last result of `check`.
  */
-async function waitReady<T>(files: readonly FileDescription[], mask: number, timeoutMs: number, check: () => { n: number; out: T }): Promise<{ n: number; out: T }> {
+export async function waitReady<T>(files: readonly FileDescription[], mask: number, timeoutMs: number, check: () => { n: number; out: T }): Promise<{ n: number; out: T }> {
   let r = check();
   if (r.n > 0 || timeoutMs === 0) return r;
   let wake: (() => void) | undefined;
@@ -92,7 +92,7 @@ async function doPoll(t: Task, fdsAddr: bigint, nfds: number, timeoutMs: number)
 }
 
 /** A timespec argument in milliseconds (rounded up), or -1 for a null pointer. */
-function timespecMs(t: Task, addr: bigint): number | LinuxError {
+export function timespecMs(t: Task, addr: bigint): number | LinuxError {
   if (addr === 0n) return -1;
   const ns = readTimespec(t, addr);
   if (isLinuxError(ns)) return ns;

@@ -32,6 +32,7 @@ import * as xattr from "./sys-xattr.js";
 import * as misc from "./sys-misc.js";
 import { sysEventfd, sysEventfd2, sysMemfdCreate } from "./sys-anon.js";
 import { sysPoll, sysPpoll, sysPselect6, sysSelect } from "./sys-poll.js";
+import * as epoll from "./sys-epoll.js";
 import { sysRtSigaction, sysRtSigprocmask, sysSigaltstack } from "./sys-signal.js";
 import * as time from "./sys-time.js";
 
@@ -127,6 +128,12 @@ const SPECS: ReadonlyArray<EntrySpec<Task>> = [
   partial("ppoll", sysPpoll, "the signal mask is ignored until signals are delivered"),
   partial("select", sysSelect, "not interruptible by signals yet"),
   partial("pselect6", sysPselect6, "the signal mask is ignored until signals are delivered"),
+  supported("epoll_create", epoll.sysEpollCreate),
+  supported("epoll_create1", epoll.sysEpollCreate1),
+  supported("epoll_ctl", epoll.sysEpollCtl),
+  partial("epoll_wait", epoll.sysEpollWait, "not interruptible by signals yet"),
+  partial("epoll_pwait", epoll.sysEpollPwait, "the signal mask is ignored until signals are delivered"),
+  partial("epoll_pwait2", epoll.sysEpollPwait2, "the signal mask is ignored until signals are delivered"),
   partial("ioctl", sysIoctl, "FIONBIO, FIOCLEX, FIONCLEX and per-file requests; terminals come with host TTY support"),
   // Memory
   supported("brk", sysBrk),
