@@ -67,6 +67,13 @@ describe("runsc-ts do runs Debian's programs like the host does", () => {
     expect(count.stdout.toString()).toBe("1000000\n");
   });
 
+  it("select and epoll on a host stdin pipe wake when the data comes", () => {
+    const py = "import select,sys; ep=select.epoll(); ep.register(0, select.EPOLLIN); print(len(select.select([0],[],[],10)[0]), ep.poll(10), sys.stdin.readline().strip())";
+    const r = spawnSync("/bin/sh", ["-c", `(sleep 1; echo hi) | "${process.execPath}" "${BINARY}" do -- /usr/bin/python3 -c '${py}'`], { timeout: 120_000 });
+    expect(r.stdout.toString()).toBe("1 [(0, 1)] hi\n");
+    expect(r.status).toBe(0);
+  });
+
   it("keeps writing to a host pipe whose reader is slow, though the pipe was made non-blocking", () => {
     // The `do` process is Node: its stdout pipe, shared with the sentry, turns O_NONBLOCK, so a
     // full pipe answers EAGAIN and the sandboxed writer must sleep until the reader drains it.
