@@ -231,6 +231,8 @@ function procKernelOf(k: Kernel): ProcKernel {
   const procTask = (t: Task): ProcTask => ({
     pid: t.tg.tgid,
     ppid: t.tg.parent?.tgid ?? 0,
+    pgid: () => t.tg.processGroup?.pgid ?? 0,
+    sid: () => t.tg.processGroup?.session.sid ?? 0,
     comm: () => t.name,
     cmdline: () => region(t, t.mm.argStart, t.mm.argEnd),
     environ: () => region(t, t.mm.envStart, t.mm.envEnd),

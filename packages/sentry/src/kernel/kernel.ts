@@ -23,6 +23,7 @@ import { type Clock, realtimeClock } from "./time.js";
 import { Limits } from "./limits.js";
 import { type FsContext, Task } from "./task.js";
 import { runTask } from "./task-run.js";
+import { Sessions } from "./sessions.js";
 import { ThreadGroup, exitedStatus } from "./thread-group.js";
 import { UtsNamespace } from "./uts.js";
 
@@ -77,6 +78,7 @@ export class Kernel {
   readonly memMount = new Mount(this.memfs, this.memfs.root);
   readonly tasks = new Map<number, Task>();
   readonly threadGroups = new Map<number, ThreadGroup>();
+  readonly sessions = new Sessions();
   private nextTid = 1;
   /** A handler threw: the sandbox is failing loudly. */
   bug: SentryBug | undefined;
@@ -102,6 +104,7 @@ export class Kernel {
     tg.tasks.add(t);
     this.tasks.set(tid, t);
     this.threadGroups.set(tid, tg);
+    this.sessions.join(tg);
     return t;
   }
 
@@ -169,6 +172,7 @@ export class Kernel {
     t.fdTable.closeAll();
     t.mm.as.destroy();
     this.threadGroups.delete(tg.tgid);
+    this.sessions.leave(tg);
     tg.finish();
   }
 
@@ -177,7 +181,7 @@ export class Kernel {
     for (let i = 0; i < 4_194_304; i++) {
       const tid = this.nextTid;
       this.nextTid = tid >= 4_194_303 ? 1 : tid + 1;
-      if (!this.tasks.has(tid) && !this.threadGroups.has(tid)) return tid;
+      if (!this.tasks.has(tid) && !this.threadGroups.has(tid) && !this.sessions.inUse(tid)) return tid;
     }
     throw new SentryBug("out of thread ids");
   }

@@ -6,6 +6,7 @@
  */
 import type { Task } from "./task.js";
 import { Limits } from "./limits.js";
+import type { ProcessGroup } from "./sessions.js";
 
 export class ThreadGroup {
   readonly tasks = new Set<Task>();
@@ -15,6 +16,8 @@ export class ThreadGroup {
   /** Set by exit_group or a fatal signal: every task stops at its next chance. */
   exiting = false;
   readonly limits: Limits;
+  /** Its process group (kernel/sessions.ts); undefined once it has exited. */
+  processGroup: ProcessGroup | undefined;
   /** rt_sigaction dispositions, raw struct sigaction bytes by signal - 1 (bookkeeping). */
   readonly sigactions: Array<Uint8Array | undefined> = [];
   private readonly exitWaiters: Array<(status: number) => void> = [];

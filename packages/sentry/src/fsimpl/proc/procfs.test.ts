@@ -28,7 +28,7 @@ async function setup(): Promise<{ env: TestEnv; tasks: ProcTask[]; fdTable: FdTa
   const fdTable = new FdTable();
   const cwd = ok(await env.vfs.lookupAt(env.ctx, AT_FDCWD, "/work", true, false));
   const task: ProcTask = {
-    pid: 1, ppid: 0,
+    pid: 1, ppid: 0, pgid: () => 1, sid: () => 1,
     comm: () => "init",
     cmdline: () => Buffer.from("sh\0-c\0true\0"),
     creds: () => Credentials.root(),

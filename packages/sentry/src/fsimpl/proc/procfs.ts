@@ -30,6 +30,9 @@ import { SyntheticDir, SyntheticFile, SyntheticFilesystem, SyntheticSymlink } fr
 export interface ProcTask {
   readonly pid: number;
   readonly ppid: number;
+  /** Process group and session ids (0 once the process has exited). */
+  pgid(): number;
+  sid(): number;
   comm(): string;
   /** argv as NUL-terminated strings, as /proc/<pid>/cmdline shows it. */
   cmdline(): Uint8Array;
@@ -215,7 +218,7 @@ function procStat(k: ProcKernel): string {
 /** /proc/<pid>/stat: the fields ps and top read, in Linux's order. */
 function pidStat(t: ProcTask): string {
   const fields = [
-    t.pid, `(${t.comm()})`, "R", t.ppid, t.pid, t.pid, 0, -1, 0,
+    t.pid, `(${t.comm()})`, "R", t.ppid, t.pgid(), t.sid(), 0, -1, 0,
     0, 0, 0, 0, 0, 0, 0, 0, 20, 0, 1, 0, 0, t.vmSize(), Math.ceil(t.vmSize() / 4096),
   ];
   return `${fields.join(" ")}\n`;

@@ -8,6 +8,7 @@ import {
   EFAULT,
   EINVAL,
   ENAMETOOLONG,
+  ESRCH,
   GRND_INSECURE,
   GRND_NONBLOCK,
   GRND_RANDOM,
@@ -18,10 +19,11 @@ import {
   PR_SET_NO_NEW_PRIVS,
   PR_SET_PDEATHSIG,
   encodeStruct,
+  isLinuxError,
   utsname,
 } from "@runsc-ts/abi";
 import type { Task } from "../../kernel/task.js";
-import { exitedStatus } from "../../kernel/thread-group.js";
+import { type ThreadGroup, exitedStatus } from "../../kernel/thread-group.js";
 import { UNAME } from "../../kernel/uts.js";
 import { TASK_SIZE } from "../../mm/memory-manager.js";
 import type { SyscallArgs } from "../args.js";
@@ -160,4 +162,35 @@ export function sysGetrandom(t: Task, a: SyscallArgs): SyscallValue {
 export async function sysSchedYield(): Promise<SyscallValue> {
   await new Promise((resolve) => setImmediate(resolve));
   return 0;
+}
+
+/** The thread group `pid` names (0: the caller's), or ESRCH. */
+function groupOf(t: Task, pid: number): ThreadGroup | LinuxError {
+  if (pid === 0) return t.tg;
+  return t.kernel.threadGroups.get(pid) ?? ESRCH;
+}
+
+export function sysGetpgid(t: Task, a: SyscallArgs): SyscallValue {
+  const tg = groupOf(t, a.int(0));
+  if (isLinuxError(tg)) return tg;
+  return tg.processGroup?.pgid ?? ESRCH;
+}
+
+export const sysGetpgrp = (t: Task): SyscallValue => t.tg.processGroup?.pgid ?? ESRCH;
+
+export function sysGetsid(t: Task, a: SyscallArgs): SyscallValue {
+  const tg = groupOf(t, a.int(0));
+  if (isLinuxError(tg)) return tg;
+  return tg.processGroup?.session.sid ?? ESRCH;
+}
+
+export const sysSetsid = (t: Task): SyscallValue => t.kernel.sessions.setsid(t.tg);
+
+/** setpgid(2): EINVAL for a negative group comes before the pid lookup, as on Linux. */
+export function sysSetpgid(t: Task, a: SyscallArgs): SyscallValue {
+  const pgid = a.int(1);
+  if (pgid < 0) return EINVAL;
+  const target = groupOf(t, a.int(0));
+  if (isLinuxError(target)) return target;
+  return t.kernel.sessions.setpgid(t.tg, target, pgid);
 }

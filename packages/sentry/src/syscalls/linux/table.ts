@@ -33,6 +33,7 @@ import * as misc from "./sys-misc.js";
 import { sysEventfd, sysEventfd2, sysMemfdCreate } from "./sys-anon.js";
 import { sysPoll, sysPpoll, sysPselect6, sysSelect } from "./sys-poll.js";
 import * as epoll from "./sys-epoll.js";
+import * as proc from "./sys-process.js";
 import { sysRtSigaction, sysRtSigprocmask, sysSigaltstack } from "./sys-signal.js";
 import * as time from "./sys-time.js";
 
@@ -144,6 +145,11 @@ const SPECS: ReadonlyArray<EntrySpec<Task>> = [
   supported("getpid", sysGetpid),
   supported("gettid", sysGettid),
   supported("getppid", sysGetppid),
+  supported("getpgrp", proc.sysGetpgrp),
+  supported("getpgid", proc.sysGetpgid),
+  supported("getsid", proc.sysGetsid),
+  supported("setsid", proc.sysSetsid),
+  partial("setpgid", proc.sysSetpgid, "a child that has called execve is not refused (EACCES) yet"),
   supported("getuid", sysGetuid),
   supported("geteuid", sysGeteuid),
   supported("getgid", sysGetgid),
