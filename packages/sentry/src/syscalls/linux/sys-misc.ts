@@ -38,7 +38,7 @@ import type { SetStat, TimeSetting } from "../../vfs/stat.js";
 import type { SyscallArgs } from "../args.js";
 import type { SyscallValue } from "../table.js";
 import { copyInPath } from "./sys-file.js";
-import { iovecs } from "./sys-read-write.js";
+import { iovecs, transferVectored } from "./sys-read-write.js";
 
 /** preadv/pwritev and their v2 forms (flags must be 0; offset -1 means the file offset). */
 async function vectored(t: Task, a: SyscallArgs, write: boolean, v2: boolean): Promise<SyscallValue> {
@@ -50,27 +50,7 @@ async function vectored(t: Task, a: SyscallArgs, write: boolean, v2: boolean): P
   if (v2 && a.int(5) !== 0) return EINVAL; // RWF_* flags: none supported yet
   const useFileOffset = v2 && off === -1n;
   if (!useFileOffset && off < 0n) return EINVAL;
-  let pos = Number(off);
-  let done = 0;
-  for (const [base, len] of iov) {
-    if (len === 0) continue;
-    let n: number | LinuxError;
-    if (write) {
-      const data = t.mm.copyIn(base, len);
-      if (isLinuxError(data)) return done > 0 ? done : EFAULT;
-      n = useFileOffset ? await file.write(data) : await file.pwrite(data, pos);
-    } else {
-      if (!t.mm.writable(base, BigInt(len))) return done > 0 ? done : EFAULT;
-      const buf = new Uint8Array(len);
-      n = useFileOffset ? await file.read(buf) : await file.pread(buf, pos);
-      if (typeof n === "number" && n > 0 && t.mm.copyOut(base, buf.subarray(0, n)) !== undefined) return done > 0 ? done : EFAULT;
-    }
-    if (typeof n !== "number") return done > 0 ? done : n;
-    done += n;
-    pos += n;
-    if (n < len) break;
-  }
-  return done;
+  return transferVectored(t, file, iov, write, useFileOffset ? undefined : Number(off));
 }
 
 export const sysPreadv = (t: Task, a: SyscallArgs) => vectored(t, a, false, false);

@@ -101,16 +101,17 @@ export function iovecs(t: Task, addr: bigint, count: number): Array<[bigint, num
   return out;
 }
 
-/** readv(2). */
-export async function sysReadv(t: Task, a: SyscallArgs): Promise<SyscallValue> {
-  const file = fileOf(t, a.int(0));
-  if (isLinuxError(file)) return file;
-  const iov = iovecs(t, a.pointer(1), a.int(2));
-  if (!Array.isArray(iov)) return iov;
+/**
+ * Moves data between `file` and application memory described by `iov`, one iovec after another,
+ * at `offset` onward (undefined: at the file offset). Stops at the first short transfer; an
+ * error after some progress reports the progress, as Linux does.
+ */
+export async function transferVectored(t: Task, file: FileDescription, iov: ReadonlyArray<readonly [bigint, number]>, write: boolean, offset?: number): Promise<SyscallValue> {
   let done = 0;
   for (const [base, len] of iov) {
     if (len === 0) continue;
-    const n = await readInto(t, file, base, len);
+    const pos = offset === undefined ? undefined : offset + done;
+    const n = write ? await writeFrom(t, file, base, len, pos) : await readInto(t, file, base, len, pos);
     if (typeof n !== "number") return done > 0 ? done : n;
     done += n;
     if (n < len) break;
@@ -118,22 +119,17 @@ export async function sysReadv(t: Task, a: SyscallArgs): Promise<SyscallValue> {
   return done;
 }
 
-/** writev(2). */
-export async function sysWritev(t: Task, a: SyscallArgs): Promise<SyscallValue> {
+/** readv(2) and writev(2). */
+async function readvWritev(t: Task, a: SyscallArgs, write: boolean): Promise<SyscallValue> {
   const file = fileOf(t, a.int(0));
   if (isLinuxError(file)) return file;
   const iov = iovecs(t, a.pointer(1), a.int(2));
-  if (!Array.isArray(iov)) return iov;
-  let done = 0;
-  for (const [base, len] of iov) {
-    if (len === 0) continue;
-    const n = await writeFrom(t, file, base, len);
-    if (typeof n !== "number") return done > 0 ? done : n;
-    done += n;
-    if (n < len) break;
-  }
-  return done;
+  if (isLinuxError(iov)) return iov;
+  return transferVectored(t, file, iov, write);
 }
+
+export const sysReadv = (t: Task, a: SyscallArgs): Promise<SyscallValue> => readvWritev(t, a, false);
+export const sysWritev = (t: Task, a: SyscallArgs): Promise<SyscallValue> => readvWritev(t, a, true);
 
 /** close(2). */
 export function sysClose(t: Task, a: SyscallArgs): SyscallValue {
