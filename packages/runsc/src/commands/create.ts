@@ -1,5 +1,6 @@
+import type { Command } from "commander";
 import { defineCommand } from "../command.js";
-import { isBoolean, isNonNegativeInteger, isString } from "../input.js";
+import { type CommandInput, isBoolean, isNonNegativeInteger, isString } from "../input.js";
 import {
   absolute,
   bundleOption,
@@ -24,20 +25,20 @@ export interface CreateArgs {
   readonly noNewKeyring: boolean;
 }
 
-export const create = defineCommand<CreateArgs>({
-  name: "create",
-  summary: "create a container from an OCI bundle; its process waits for start",
-  configure(command) {
-    command
-      .addArgument(containerIdArgument())
-      .addOption(bundleOption())
-      .addOption(pidFileOption())
-      .addOption(consoleSocketOption())
-      .addOption(preserveFdsOption())
-      .option("--no-pivot", "accepted for compatibility with runc callers; ignored")
-      .option("--no-new-keyring", "accepted for compatibility with runc callers; ignored");
-  },
-  parse: (input) => ({
+/** The arguments and options `create` and `run` share, as runc spells them. */
+export function addCreateOptions(command: Command): Command {
+  return command
+    .addArgument(containerIdArgument())
+    .addOption(bundleOption())
+    .addOption(pidFileOption())
+    .addOption(consoleSocketOption())
+    .addOption(preserveFdsOption())
+    .option("--no-pivot", "accepted for compatibility with runc callers; ignored")
+    .option("--no-new-keyring", "accepted for compatibility with runc callers; ignored");
+}
+
+export function parseCreateArgs(input: CommandInput): CreateArgs {
+  return {
     containerId: input.arg(0, isString),
     bundle: absolute(input.option("bundle", isString)),
     pidFile: absolute(input.optionalOption("pidFile", isString)),
@@ -46,6 +47,13 @@ export const create = defineCommand<CreateArgs>({
     // Commander reads --no-X as the negation of X.
     noPivot: input.optionalOption("pivot", isBoolean) === false,
     noNewKeyring: input.optionalOption("newKeyring", isBoolean) === false,
-  }),
+  };
+}
+
+export const create = defineCommand<CreateArgs>({
+  name: "create",
+  summary: "create a container from an OCI bundle; its process waits for start",
+  configure: addCreateOptions,
+  parse: parseCreateArgs,
   run: sandboxNotImplementedAction,
 });
