@@ -13,16 +13,9 @@ import {
   S_IFMT,
   S_IFREG,
   SEEK_SET,
-  isLinuxError,
-  type LinuxError,
 } from "@runsc-ts/abi";
 import { validateName, validatePath } from "./resolve.js";
-import { makeEnv } from "./test-env.js";
-
-function ok<T>(v: T | LinuxError): T {
-  if (isLinuxError(v)) throw new Error(`unexpected ${v.name}`);
-  return v;
-}
+import { makeEnv, ok } from "./test-env.js";
 
 describe("malformed input", () => {
   it("validates names for filesystems", () => {

@@ -19,18 +19,12 @@ import {
   S_IFLNK,
   S_IFMT,
   isLinuxError,
-  type LinuxError,
 } from "@runsc-ts/abi";
 import { Credentials } from "../kernel/auth/credentials.js";
 import { TmpFilesystem } from "../fsimpl/tmpfs/filesystem.js";
 import type { VfsContext } from "./context.js";
 import type { VirtualDentry } from "./mount.js";
-import { makeEnv, type TestEnv } from "./test-env.js";
-
-function ok<T>(v: T | LinuxError): T {
-  if (isLinuxError(v)) throw new Error(`unexpected ${v.name}`);
-  return v;
-}
+import { makeEnv, type TestEnv, ok } from "./test-env.js";
 
 async function ino(env: TestEnv, path: string, ctx: VfsContext = env.ctx, flags = 0): Promise<number | string> {
   const s = await env.vfs.statAt(ctx, AT_FDCWD, path, flags);

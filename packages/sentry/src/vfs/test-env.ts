@@ -1,4 +1,5 @@
 /** Test helpers: a VFS over a fresh tmpfs, with a root (or chosen) task context. */
+import { isLinuxError, type LinuxError } from "@runsc-ts/abi";
 import { Credentials } from "../kernel/auth/credentials.js";
 import { ManualClock } from "../kernel/time.js";
 import type { Interrupter } from "../kernel/waiter.js";
@@ -34,4 +35,10 @@ export function makeEnv(opts: { fs?: Filesystem; tmpfs?: TmpfsOptions; creds?: C
       return extra.interrupter === undefined ? c : { ...c, interrupter: extra.interrupter };
     },
   };
+}
+
+/** Unwraps a result that must not be an error (the test fails with the errno's name). */
+export function ok<T>(v: T | LinuxError): T {
+  if (isLinuxError(v)) throw new Error(`unexpected ${v.name}`);
+  return v;
 }

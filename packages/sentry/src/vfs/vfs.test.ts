@@ -38,19 +38,12 @@ import {
   SEEK_SET,
   ENXIO,
   ESPIPE,
-  isLinuxError,
-  type LinuxError,
 } from "@runsc-ts/abi";
 import { Credentials } from "../kernel/auth/credentials.js";
 import { TmpFilesystem } from "../fsimpl/tmpfs/filesystem.js";
 import { ST_RDONLY, TMPFS_MAGIC, makeDev } from "./constants.js";
 import { parseDirents64 } from "./file-description.js";
-import { makeEnv, type TestEnv } from "./test-env.js";
-
-function ok<T>(v: T | LinuxError): T {
-  if (isLinuxError(v)) throw new Error(`unexpected ${v.name}`);
-  return v;
-}
+import { makeEnv, type TestEnv, ok } from "./test-env.js";
 
 const enc = (s: string): Uint8Array => Buffer.from(s, "latin1");
 const dec = (b: Uint8Array): string => Buffer.from(b).toString("latin1");

@@ -1,14 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { AT_FDCWD, ENOSPC, O_RDONLY, O_RDWR, O_WRONLY, S_IFCHR, S_IFMT, SEEK_END, isLinuxError, type LinuxError } from "@runsc-ts/abi";
+import { AT_FDCWD, ENOSPC, O_RDONLY, O_RDWR, O_WRONLY, S_IFCHR, S_IFMT, SEEK_END } from "@runsc-ts/abi";
 import { Credentials } from "../../kernel/auth/credentials.js";
 import { parseDirents64 } from "../../vfs/file-description.js";
-import { makeEnv, type TestEnv } from "../../vfs/test-env.js";
+import { makeEnv, type TestEnv, ok } from "../../vfs/test-env.js";
 import { createDevfs } from "./devfs.js";
-
-function ok<T>(v: T | LinuxError): T {
-  if (isLinuxError(v)) throw new Error(`unexpected ${v.name}`);
-  return v;
-}
 
 async function devEnv(): Promise<TestEnv> {
   const env = makeEnv();

@@ -2,17 +2,12 @@ import * as nfs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { AT_FDCWD, EEXIST, EIO, ENOENT, EPERM, O_APPEND, O_CREAT, O_EXCL, O_NONBLOCK, O_RDONLY, O_RDWR, O_WRONLY, S_IFCHR, S_IFIFO, isLinuxError, type LinuxError } from "@runsc-ts/abi";
+import { AT_FDCWD, EEXIST, EIO, ENOENT, EPERM, O_APPEND, O_CREAT, O_EXCL, O_NONBLOCK, O_RDONLY, O_RDWR, O_WRONLY, S_IFCHR, S_IFIFO, isLinuxError } from "@runsc-ts/abi";
 import { makeDev } from "../../vfs/constants.js";
 import { parseDirents64 } from "../../vfs/file-description.js";
-import { makeEnv, type TestEnv } from "../../vfs/test-env.js";
+import { makeEnv, type TestEnv, ok } from "../../vfs/test-env.js";
 import { GoferFilesystem, type Coherence } from "./filesystem.js";
 import { connectFakeGofer, type FakeGofer } from "./test-fake-gofer.js";
-
-function ok<T>(v: T | LinuxError): T {
-  if (isLinuxError(v)) throw new Error(`unexpected ${v.name}`);
-  return v;
-}
 
 const isRoot = process.getuid?.() === 0;
 let dir: string;

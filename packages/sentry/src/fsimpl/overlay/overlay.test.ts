@@ -14,18 +14,13 @@ import {
   S_IFCHR,
   S_IFMT,
   isLinuxError,
-  type LinuxError,
 } from "@runsc-ts/abi";
 import { parseDirents64 } from "../../vfs/file-description.js";
-import { makeEnv, type TestEnv } from "../../vfs/test-env.js";
+import { makeEnv, type TestEnv, ok } from "../../vfs/test-env.js";
 import { TmpFilesystem } from "../tmpfs/filesystem.js";
 import { OPAQUE_XATTR } from "./inode.js";
 import { OverlayFilesystem } from "./filesystem.js";
 
-function ok<T>(v: T | LinuxError): T {
-  if (isLinuxError(v)) throw new Error(`unexpected ${v.name}`);
-  return v;
-}
 const enc = (s: string): Uint8Array => Buffer.from(s, "latin1");
 
 async function write(env: TestEnv, path: string, data: string, flags = O_CREAT | O_WRONLY | O_TRUNC): Promise<void> {

@@ -17,8 +17,6 @@ import {
   PIPE_BUF,
   S_IFIFO,
   S_IFMT,
-  isLinuxError,
-  type LinuxError,
 } from "@runsc-ts/abi";
 import { Credentials } from "../../kernel/auth/credentials.js";
 import { Interrupter } from "../../kernel/waiter.js";
@@ -26,11 +24,7 @@ import type { FileDescription } from "../../vfs/file-description.js";
 import { VirtualFilesystem } from "../../vfs/vfs.js";
 import { DEFAULT_PIPE_SIZE, Pipe } from "./pipe.js";
 import { PipeFilesystem } from "./pipefs.js";
-
-function ok<T>(v: T | LinuxError): T {
-  if (isLinuxError(v)) throw new Error(`unexpected ${v.name}`);
-  return v;
-}
+import { ok } from "../../vfs/test-env.js";
 
 const pipefs = new PipeFilesystem();
 function pipe(flags = 0): [FileDescription, FileDescription] {

@@ -1,16 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { AT_FDCWD, EACCES, ENOENT, EPERM, O_CREAT, O_RDONLY, O_WRONLY, isLinuxError, type LinuxError } from "@runsc-ts/abi";
+import { AT_FDCWD, EACCES, ENOENT, EPERM, O_CREAT, O_RDONLY, O_WRONLY, isLinuxError } from "@runsc-ts/abi";
 import { Credentials } from "../../kernel/auth/credentials.js";
 import { FdTable } from "../../vfs/fd-table.js";
 import { parseDirents64 } from "../../vfs/file-description.js";
-import { makeEnv, type TestEnv } from "../../vfs/test-env.js";
+import { makeEnv, type TestEnv, ok } from "../../vfs/test-env.js";
 import { PipeFilesystem } from "../pipe/pipefs.js";
 import { ProcFilesystem, type ProcKernel, type ProcTask } from "./procfs.js";
-
-function ok<T>(v: T | LinuxError): T {
-  if (isLinuxError(v)) throw new Error(`unexpected ${v.name}`);
-  return v;
-}
 
 async function cat(env: TestEnv, path: string, ctx = env.ctx): Promise<string> {
   const f = await env.vfs.openAt(ctx, AT_FDCWD, path, O_RDONLY);
