@@ -20,6 +20,7 @@ import { IP_PROTOCOL_ICMP } from "../../header/ipv4.js";
 import { isNetError } from "../../errors.js";
 import type { Stack } from "../../stack/stack.js";
 import type { PacketInfo } from "./ipv4.js";
+import { IcmpRateLimiter } from "../icmp-rate-limit.js";
 
 /** Largest ICMP error datagram (RFC 1812 §4.3.2.3: at most 576 bytes in total). */
 const MAX_ERROR_DATAGRAM = 576;
@@ -54,12 +55,10 @@ export interface IcmpErrorReport {
 }
 
 export class Icmpv4 {
-  private tokens: number;
-  private lastRefill: number;
+  private readonly rateLimit: IcmpRateLimiter;
 
   constructor(private readonly stack: Stack) {
-    this.tokens = stack.config.ipv4.icmpErrorBurst;
-    this.lastRefill = stack.clock.nowMs();
+    this.rateLimit = new IcmpRateLimiter(stack);
   }
 
   handle(info: PacketInfo, payload: Uint8Array): void {
@@ -123,7 +122,7 @@ export class Icmpv4 {
       const t = d[ihl];
       if (t === undefined || isIcmpv4Error(t)) return;
     }
-    if (!this.takeToken()) {
+    if (!this.rateLimit.take()) {
       stats.errorsRateLimited++;
       return;
     }
@@ -137,16 +136,6 @@ export class Icmpv4 {
   /** Convenience for UDP: port unreachable (type 3, code 3). */
   sendPortUnreachable(info: PacketInfo): void {
     this.sendError(info, ICMPV4_DEST_UNREACHABLE, ICMPV4_CODE_PORT_UNREACHABLE);
-  }
-
-  private takeToken(): boolean {
-    const cfg = this.stack.config.ipv4;
-    const now = this.stack.clock.nowMs();
-    this.tokens = Math.min(cfg.icmpErrorBurst, this.tokens + ((now - this.lastRefill) * cfg.icmpErrorsPerSecond) / 1000);
-    this.lastRefill = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
   }
 }
 

@@ -22,17 +22,16 @@ import { IPV6_HEADER_SIZE } from "../../header/ipv6.js";
 import type { Stack } from "../../stack/stack.js";
 import type { PacketInfo } from "../ipv4/ipv4.js";
 import { ICMPV6_NEIGHBOR_ADVERT, ICMPV6_NEIGHBOR_SOLICIT } from "./ndp.js";
+import { IcmpRateLimiter } from "../icmp-rate-limit.js";
 
 /** RFC 4443 §2.4(c): an error message must fit the IPv6 minimum MTU. */
 const MIN_MTU = 1280;
 
 export class Icmpv6 {
-  private tokens: number;
-  private lastRefill: number;
+  private readonly rateLimit: IcmpRateLimiter;
 
   constructor(private readonly stack: Stack) {
-    this.tokens = stack.config.ipv4.icmpErrorBurst;
-    this.lastRefill = stack.clock.nowMs();
+    this.rateLimit = new IcmpRateLimiter(stack);
   }
 
   handle(info: PacketInfo, payload: Uint8Array): void {
@@ -100,7 +99,7 @@ export class Icmpv6 {
       const t = info.datagram[IPV6_HEADER_SIZE];
       if (t === undefined || t < 128) return;
     }
-    if (!this.takeToken()) {
+    if (!this.rateLimit.take()) {
       stats.errorsRateLimited++;
       return;
     }
@@ -109,16 +108,6 @@ export class Icmpv6 {
     const quote = info.datagram.subarray(0, Math.min(info.datagram.length, MIN_MTU - IPV6_HEADER_SIZE - 8));
     stats.errorsSent++;
     this.stack.ipv6.send(route, IP_PROTOCOL_ICMPV6, buildIcmpv6({ type, code, restOfHeader: rest }, quote, route.localAddress, route.remoteAddress));
-  }
-
-  private takeToken(): boolean {
-    const cfg = this.stack.config.ipv4;
-    const now = this.stack.clock.nowMs();
-    this.tokens = Math.min(cfg.icmpErrorBurst, this.tokens + ((now - this.lastRefill) * cfg.icmpErrorsPerSecond) / 1000);
-    this.lastRefill = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
   }
 }
 
