@@ -3,26 +3,15 @@
 import { SYS_getppid } from "@runsc-ts/abi";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { socketPair } from "../unix-stream.js";
-import { PtracePlatform } from "./ptrace-platform.js";
-import { load, processesInGroup, sleep } from "./test-programs.js";
+import { load, sleep, freshPlatformEachTest } from "./test-programs.js";
 
-let p: PtracePlatform;
-
-beforeEach(() => {
-  p = PtracePlatform.start();
-});
-
-afterEach(() => {
-  const zygote = p.zygote;
-  p.close();
-  expect(processesInGroup(zygote)).toEqual([]);
-});
+const platform = freshPlatformEachTest();
 
 describe("the tracer's wait and the event loop", () => {
   it("fires timers while application code spins", async () => {
-    const { ctx } = load(p, "bad", 8n);
+    const { ctx } = load(platform(), "bad", 8n);
     const running = ctx.switchToApp();
     const start = Date.now();
     await sleep(30);
@@ -33,7 +22,7 @@ describe("the tracer's wait and the event loop", () => {
   });
 
   it("delivers socket data while application code spins", async () => {
-    const { ctx } = load(p, "bad", 8n);
+    const { ctx } = load(platform(), "bad", 8n);
     const running = ctx.switchToApp();
     const [a, b] = socketPair();
     const received = new Promise<string>((resolve) => {
@@ -48,7 +37,7 @@ describe("the tracer's wait and the event loop", () => {
   });
 
   it("delivers socket data while application code makes syscalls as fast as it can", async () => {
-    const { ctx } = load(p, "getppid", 1_000_000n);
+    const { ctx } = load(platform(), "getppid", 1_000_000n);
     let calls = 0;
     let stop = false;
     const loop = (async () => {
@@ -85,7 +74,7 @@ describe("the tracer's wait and the event loop", () => {
 
   it("runs eight address spaces at once, each answered in order", async () => {
     const run = async (i: number): Promise<number> => {
-      const { ctx } = load(p, "getppid", 2000n);
+      const { ctx } = load(platform(), "getppid", 2000n);
       let calls = 0;
       for (;;) {
         const e = await ctx.switchToApp();
@@ -102,8 +91,8 @@ describe("the tracer's wait and the event loop", () => {
   });
 
   it("keeps other contexts running while one waits for an asynchronous answer", async () => {
-    const slow = load(p, "getppid", 5n).ctx;
-    const fast = load(p, "getppid", 1_000_000n).ctx;
+    const slow = load(platform(), "getppid", 5n).ctx;
+    const fast = load(platform(), "getppid", 1_000_000n).ctx;
     let fastCalls = 0;
     let stop = false;
     const fastLoop = (async () => {
@@ -130,7 +119,7 @@ describe("the tracer's wait and the event loop", () => {
   });
 
   it("leaves Node's own child processes to Node", async () => {
-    const { ctx } = load(p, "getppid", 200n);
+    const { ctx } = load(platform(), "getppid", 200n);
     const loop = (async () => {
       for (;;) {
         const e = await ctx.switchToApp();

@@ -1,23 +1,12 @@
 import { SYS_clone, SYS_exit, SYS_exit_group, SYS_fork, SYS_getppid, SYS_write } from "@runsc-ts/abi";
 import { readFileSync } from "node:fs";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { AppEvent } from "../platform.js";
 import type { PtraceContext } from "./context.js";
-import { PtracePlatform } from "./ptrace-platform.js";
 import { REG } from "./regs.js";
-import { load, processesInGroup } from "./test-programs.js";
+import { load, freshPlatformEachTest } from "./test-programs.js";
 
-let p: PtracePlatform;
-
-beforeEach(() => {
-  p = PtracePlatform.start();
-});
-
-afterEach(() => {
-  const zygote = p.zygote;
-  p.close();
-  expect(processesInGroup(zygote)).toEqual([]);
-});
+const platform = freshPlatformEachTest();
 
 function syscallOf(e: AppEvent): { nr: number; args: readonly bigint[] } {
   if (e.kind !== "syscall") throw new Error(`expected a syscall, got ${e.kind}`);
@@ -26,7 +15,7 @@ function syscallOf(e: AppEvent): { nr: number; args: readonly bigint[] } {
 
 describe("fork", () => {
   it("makes a copy-on-write address space whose context continues from the parent's registers", async () => {
-    const { as, ctx } = load(p, "fork", 1n);
+    const { as, ctx } = load(platform(), "fork", 1n);
     const fork = syscallOf(await ctx.switchToApp());
     expect(fork.nr).toBe(SYS_fork);
     const { addressSpace: childAs, context: child } = as.fork(ctx);
@@ -51,15 +40,15 @@ describe("fork", () => {
     const [pe, ce] = await Promise.all([ctx.switchToApp(), child.switchToApp()]);
     expect([syscallOf(pe).nr, syscallOf(pe).args[0]]).toEqual([SYS_exit_group, 1n]);
     expect([syscallOf(ce).nr, syscallOf(ce).args[0]]).toEqual([SYS_exit_group, 0n]);
-    expect(p.addressSpaces.size).toBe(2);
+    expect(platform().addressSpaces.size).toBe(2);
     childAs.destroy();
     expect(childAs.destroyed).toBe(true);
     expect(child.dead).toBe(true);
-    expect(p.addressSpaces.size).toBe(1);
+    expect(platform().addressSpaces.size).toBe(1);
   });
 
   it("keeps memory mapped after the fork private to each side", () => {
-    const { addressSpace: as, context: ctx } = p.newAddressSpace();
+    const { addressSpace: as, context: ctx } = platform().newAddressSpace();
     expect(as.mmap(0x20000000n, 0x1000n, 3, 0x32)).toBe(0x20000000n);
     as.write(0x20000000n, Uint8Array.of(1));
     const { addressSpace: child } = as.fork(ctx);
@@ -75,7 +64,7 @@ describe("fork", () => {
 
 describe("threads", () => {
   it("runs a second context in the same address space, concurrently", async () => {
-    const { as, ctx } = load(p, "fork", 2n);
+    const { as, ctx } = load(platform(), "fork", 2n);
     const clone = syscallOf(await ctx.switchToApp());
     expect(clone.nr).toBe(SYS_clone);
     const thread = as.cloneThread(ctx);
@@ -104,7 +93,7 @@ describe("threads", () => {
   });
 
   it("shares memory between contexts of one address space", () => {
-    const { addressSpace: as, context: ctx } = p.newAddressSpace();
+    const { addressSpace: as, context: ctx } = platform().newAddressSpace();
     const t = as.cloneThread(ctx);
     expect(readFileSync(`/proc/${t.tid}/maps`, "utf8")).toBe(readFileSync(`/proc/${as.pid}/maps`, "utf8"));
     as.mmap(0x30000000n, 0x1000n, 3, 0x32);

@@ -1,23 +1,13 @@
 import { SIGFPE, SIGILL, SIGKILL, SIGSEGV, SIGSYS, SIGTRAP, SYS_exit_group, SYS_getpid, SYS_getppid, SYS_read, SYS_write } from "@runsc-ts/abi";
 import { readFileSync, readlinkSync } from "node:fs";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { native } from "../native.js";
 import type { AppEvent } from "../platform.js";
 import { PtracePlatform } from "./ptrace-platform.js";
 import { REG } from "./regs.js";
-import { load, processesInGroup, until } from "./test-programs.js";
+import { load, until, freshPlatformEachTest } from "./test-programs.js";
 
-let p: PtracePlatform;
-
-beforeEach(() => {
-  p = PtracePlatform.start();
-});
-
-afterEach(() => {
-  const zygote = p.zygote;
-  p.close();
-  expect(processesInGroup(zygote)).toEqual([]);
-});
+const platform = freshPlatformEachTest();
 
 function syscallOf(e: AppEvent): { nr: number; args: readonly bigint[] } {
   if (e.kind !== "syscall") throw new Error(`expected a syscall, got ${JSON.stringify(e, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))}`);
@@ -26,7 +16,7 @@ function syscallOf(e: AppEvent): { nr: number; args: readonly bigint[] } {
 
 describe("stubs", () => {
   it("leaves only the stub page mapped in a new address space", () => {
-    const { addressSpace: as } = p.newAddressSpace();
+    const { addressSpace: as } = platform().newAddressSpace();
     const maps = readFileSync(`/proc/${as.pid}/maps`, "utf8").trim().split("\n");
     const mapped = maps.filter((l) => !l.includes("[vsyscall]"));
     expect(mapped).toHaveLength(1);
@@ -41,7 +31,7 @@ describe("stubs", () => {
   });
 
   it("runs stubs in their own network, IPC and UTS namespaces (tests run as root)", () => {
-    const { addressSpace: as } = p.newAddressSpace();
+    const { addressSpace: as } = platform().newAddressSpace();
     for (const ns of ["net", "ipc", "uts"]) {
       expect(readlinkSync(`/proc/${as.pid}/ns/${ns}`), ns).not.toBe(readlinkSync(`/proc/self/ns/${ns}`));
     }
@@ -50,7 +40,7 @@ describe("stubs", () => {
   it("binds a context to the tracer's CPU, unless told not to", async () => {
     const cpus = (pid: number | "self"): string =>
       /^Cpus_allowed_list:\s+(\S+)$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? "";
-    const { ctx } = load(p, "getppid", 10n);
+    const { ctx } = load(platform(), "getppid", 10n);
     syscallOf(await ctx.switchToApp());
     expect(cpus(ctx.tid)).toMatch(/^\d+$/);
     native.ptraceSetPinning(false);
@@ -71,7 +61,7 @@ describe("stubs", () => {
 
 describe("syscall trapping", () => {
   it("traps every syscall with its number and arguments, and answers from TypeScript", async () => {
-    const { as, ctx } = load(p, "echo");
+    const { as, ctx } = load(platform(), "echo");
     const seen: number[] = [];
     const read = syscallOf(await ctx.switchToApp());
     seen.push(read.nr);
@@ -100,7 +90,7 @@ describe("syscall trapping", () => {
   });
 
   it("passes registers both ways and keeps the FP state", async () => {
-    const { ctx } = load(p, "regs");
+    const { ctx } = load(platform(), "regs");
     const e = syscallOf(await ctx.switchToApp());
     expect(e.nr).toBe(0x1234);
     expect(e.args).toEqual([0x1111n, 0x2222n, 0x3333n, 0x4444n, 0x5555n, 0x6666n]);
@@ -124,14 +114,14 @@ describe("syscall trapping", () => {
   });
 
   it("gets and sets fs_base", async () => {
-    const { ctx } = load(p, "getppid", 3n);
+    const { ctx } = load(platform(), "getppid", 3n);
     ctx.fsBase = 0x12345000n;
     syscallOf(await ctx.switchToApp());
     expect(ctx.fsBase).toBe(0x12345000n);
   });
 
   it("answers 100 getppid calls in order", async () => {
-    const { ctx } = load(p, "getppid", 100n);
+    const { ctx } = load(platform(), "getppid", 100n);
     let calls = 0;
     const e = await until(ctx, (nr) => {
       if (nr !== SYS_getppid) return undefined;
@@ -146,7 +136,7 @@ describe("syscall trapping", () => {
 
 describe("memory and injected syscalls", () => {
   it("maps, writes, reads back, protects and unmaps memory in the stub", () => {
-    const { addressSpace: as } = p.newAddressSpace();
+    const { addressSpace: as } = platform().newAddressSpace();
     const addr = 0x10000000n;
     expect(as.mmap(addr, 0x3000n, 3, 0x32)).toBe(addr);  // RW, PRIVATE|ANONYMOUS|FIXED
     const data = Uint8Array.from({ length: 0x3000 }, (_, i) => i & 0xff);
@@ -169,7 +159,7 @@ describe("memory and injected syscalls", () => {
   });
 
   it("zeroes private pages with madvise(MADV_DONTNEED) and stops a copy at the first hole", () => {
-    const { addressSpace: as } = p.newAddressSpace();
+    const { addressSpace: as } = platform().newAddressSpace();
     const addr = 0x10000000n;
     as.mmap(addr, 0x2000n, 3, 0x32);
     as.write(addr, Uint8Array.of(1, 2, 3));
@@ -185,7 +175,7 @@ describe("memory and injected syscalls", () => {
   });
 
   it("shrugs off signals sent to a stub from outside", () => {
-    const { addressSpace: as } = p.newAddressSpace();
+    const { addressSpace: as } = platform().newAddressSpace();
     for (const sig of ["SIGSTOP", "SIGTERM", "SIGSEGV", "SIGCONT"] as const) {
       process.kill(as.pid, sig);
       expect(as.mmap(0x10000000n, 0x1000n, 3, 0x32)).toBe(0x10000000n);
@@ -194,7 +184,7 @@ describe("memory and injected syscalls", () => {
   });
 
   it("returns errno values from injected calls", () => {
-    const { addressSpace: as } = p.newAddressSpace();
+    const { addressSpace: as } = platform().newAddressSpace();
     const e = as.mmap(0x1001n, 0x1000n, 3, 0x32);  // unaligned MAP_FIXED
     expect(typeof e === "bigint" ? e : e.name).toBe("EINVAL");
     const m = as.munmap(0x1001n, 0x1000n);
@@ -202,7 +192,7 @@ describe("memory and injected syscalls", () => {
   });
 
   it("keeps the stub page out of the application's reach", () => {
-    const { addressSpace: as } = p.newAddressSpace();
+    const { addressSpace: as } = platform().newAddressSpace();
     const stub = 0x7fffffffe000n;
     expect(as.mmap(stub, 0x1000n, 3, 0x32)).toHaveProperty("name", "ENOMEM");
     expect(as.mmap(stub - 0x1000n, 0x2000n, 3, 0x32)).toHaveProperty("name", "ENOMEM");
@@ -214,7 +204,7 @@ describe("memory and injected syscalls", () => {
   });
 
   it("never maps over the stub page by accident of the loader", () => {
-    const { as } = load(p, "echo");
+    const { as } = load(platform(), "echo");
     const maps = readFileSync(`/proc/${as.pid}/maps`, "utf8");
     expect(maps).toMatch(/^00400000-/m);
     expect(maps).toMatch(/^7fffffffe000-7ffffffff000 r-xp /m);
@@ -230,7 +220,7 @@ describe("bad input", () => {
   ];
   for (const [what, mode, signo, addr] of cases) {
     it(`reports ${what} as a signal and never delivers it`, async () => {
-      const { ctx } = load(p, "bad", mode);
+      const { ctx } = load(platform(), "bad", mode);
       const e = await ctx.switchToApp();
       expect(e.kind).toBe("signal");
       if (e.kind !== "signal") return;
@@ -242,7 +232,7 @@ describe("bad input", () => {
   }
 
   it("reports a store to read-only text as SIGSEGV at that address", async () => {
-    const { ctx } = load(p, "bad", 7n);
+    const { ctx } = load(platform(), "bad", 7n);
     const e = await ctx.switchToApp();
     if (e.kind !== "signal") throw new Error(e.kind);
     expect(e.signo).toBe(SIGSEGV);
@@ -251,7 +241,7 @@ describe("bad input", () => {
   });
 
   it("traps garbage syscall numbers and arguments like any other", async () => {
-    const { ctx } = load(p, "bad", 5n);
+    const { ctx } = load(platform(), "bad", 5n);
     const seen: (readonly [number, bigint])[] = [];
     const e = await until(ctx, (nr, args) => {
       if (nr === SYS_exit_group) return undefined;
@@ -268,7 +258,7 @@ describe("bad input", () => {
   });
 
   it("tells an int 0x80 call from a syscall instruction", async () => {
-    const { ctx } = load(p, "bad", 10n);
+    const { ctx } = load(platform(), "bad", 10n);
     const e = await ctx.switchToApp();
     if (e.kind === "signal") {
       expect(e.signo).toBe(SIGSEGV);  // a kernel without IA32 emulation
@@ -283,14 +273,14 @@ describe("bad input", () => {
   });
 
   it("stops a call into the vsyscall page before the host kernel runs it", async () => {
-    const { ctx } = load(p, "bad", 6n);
+    const { ctx } = load(platform(), "bad", 6n);
     const e = await ctx.switchToApp();
     if (e.kind !== "signal") throw new Error(e.kind);
     expect([SIGSYS, SIGSEGV]).toContain(e.signo);
   });
 
   it("lets the seccomp filter stop application syscalls when interception is off", async () => {
-    const { ctx } = load(p, "echo");
+    const { ctx } = load(platform(), "echo");
     ctx.interceptionDisabledForTest = true;
     const e = await ctx.switchToApp();
     if (e.kind !== "signal") throw new Error(e.kind);
@@ -299,7 +289,7 @@ describe("bad input", () => {
   });
 
   it("interrupts a spinning application", async () => {
-    const { ctx } = load(p, "bad", 8n);
+    const { ctx } = load(platform(), "bad", 8n);
     const pending = ctx.switchToApp();
     setTimeout(() => ctx.interrupt(), 20);
     expect(await pending).toEqual({ kind: "interrupt" });
@@ -310,7 +300,7 @@ describe("bad input", () => {
   });
 
   it("reports a stub killed from outside while it runs", async () => {
-    const { ctx } = load(p, "bad", 8n);
+    const { ctx } = load(platform(), "bad", 8n);
     const pending = ctx.switchToApp();
     setTimeout(() => process.kill(ctx.tid, "SIGKILL"), 20);
     expect(await pending).toEqual({ kind: "killed", signo: SIGKILL });
@@ -318,14 +308,14 @@ describe("bad input", () => {
   });
 
   it("reports a stub killed from outside while it is stopped", async () => {
-    const { ctx } = load(p, "getppid", 10n);
+    const { ctx } = load(platform(), "getppid", 10n);
     syscallOf(await ctx.switchToApp());
     process.kill(ctx.tid, "SIGKILL");
     expect(await ctx.switchToApp()).toEqual({ kind: "killed", signo: SIGKILL });
   });
 
   it("notices a kill of a stopped context while idle, without a switch", async () => {
-    const { ctx } = load(p, "getppid", 10n);
+    const { ctx } = load(platform(), "getppid", 10n);
     syscallOf(await ctx.switchToApp());
     process.kill(ctx.tid, "SIGKILL");
     for (let i = 0; i < 200 && !ctx.dead; i++) await new Promise((r) => setTimeout(r, 5));

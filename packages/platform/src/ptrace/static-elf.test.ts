@@ -1,19 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { PtracePlatform } from "./ptrace-platform.js";
+import { describe, expect, it } from "vitest";
 import { loadStaticElf } from "./static-elf.js";
-import { processesInGroup, programImage } from "./test-programs.js";
+import { programImage, freshPlatformEachTest } from "./test-programs.js";
 
-let p: PtracePlatform;
-
-beforeEach(() => {
-  p = PtracePlatform.start();
-});
-
-afterEach(() => {
-  const zygote = p.zygote;
-  p.close();
-  expect(processesInGroup(zygote)).toEqual([]);
-});
+const platform = freshPlatformEachTest();
 
 describe("loadStaticElf (the tests' loader)", () => {
   const good = (): Uint8Array => Uint8Array.from(programImage("echo"));  // a copy
@@ -28,7 +17,7 @@ describe("loadStaticElf (the tests' loader)", () => {
   ];
   for (const [what, mangle, message] of cases) {
     it(`refuses ${what} with a clear error`, () => {
-      const { addressSpace, context } = p.newAddressSpace();
+      const { addressSpace, context } = platform().newAddressSpace();
       expect(() => loadStaticElf(addressSpace, context, mangle(good()))).toThrow(message);
     });
   }

@@ -5,7 +5,8 @@ import { nativeBuildDir } from "../native.js";
 import type { AppEvent } from "../platform.js";
 import type { PtraceAddressSpace } from "./address-space.js";
 import type { PtraceContext } from "./context.js";
-import type { PtracePlatform } from "./ptrace-platform.js";
+import { afterEach, beforeEach, expect } from "vitest";
+import { PtracePlatform } from "./ptrace-platform.js";
 import { loadStaticElf } from "./static-elf.js";
 
 export type ProgramName = "getppid" | "echo" | "regs" | "bad" | "fork";
@@ -62,3 +63,25 @@ export function processesInGroup(pgid: number): number[] {
 
 /** Resolves after `ms` on a real timer. */
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Starts a fresh platform before each test of the file and, after each, closes it and checks
+ * that none of its stub processes is left. Returns the current test's platform.
+ */
+export function freshPlatformEachTest(): () => PtracePlatform {
+  let p: PtracePlatform | undefined;
+  beforeEach(() => {
+    p = PtracePlatform.start();
+  });
+  afterEach(() => {
+    if (p === undefined) return;
+    const zygote = p.zygote;
+    p.close();
+    p = undefined;
+    expect(processesInGroup(zygote)).toEqual([]);
+  });
+  return () => {
+    if (p === undefined) throw new Error("the platform exists only inside a test");
+    return p;
+  };
+}
