@@ -103,7 +103,7 @@ describe("runsc-ts gofer", () => {
 
 describe("runsc-ts gofer without privileges", () => {
   it("refuses to serve when it cannot confine itself, in one stderr line", async () => {
-    const g = spawnGofer(root, { uid: 65534, gid: 65534 });
+    const g = spawnGofer(root, { withoutCapabilities: true });
     const exit = await g.exited;
     g.conn.close();
     fs.rmSync(g.logFile, { force: true });
@@ -112,7 +112,7 @@ describe("runsc-ts gofer without privileges", () => {
   });
 
   it("serves unconfined with --unconfined (development only)", async () => {
-    const g = spawnGofer(root, { uid: 65534, gid: 65534, unconfined: true });
+    const g = spawnGofer(root, { withoutCapabilities: true, unconfined: true });
     const rootFile = await mount(g.gofer);
     const motd = await rootFile.walkTo("etc", "motd");
     const o = await motd.openAt(O_RDONLY);

@@ -31,9 +31,12 @@ export interface GoferProcess {
 export interface SpawnOptions {
   readonly readOnly?: boolean;
   readonly unconfined?: boolean;
-  /** Run as this uid/gid (to see the refusal to serve unconfined without root). */
-  readonly uid?: number;
-  readonly gid?: number;
+  /**
+   * Run with every capability dropped (setpriv), to see the refusal to serve confined without
+   * privileges. The uid stays 0 rather than becoming an unprivileged user's, so the checkout
+   * stays readable wherever it was cloned (a fresh temporary folder is mode 0700).
+   */
+  readonly withoutCapabilities?: boolean;
 }
 
 /** Starts `runsc-ts gofer --root root --io-fd 3` with one end of a socket pair as its fd 3. */
@@ -44,11 +47,10 @@ export function spawnGofer(root: string, opts: SpawnOptions = {}): GoferProcess 
   const args = [BINARY, "--debug-log", logFile, "gofer", "--root", root, "--io-fd", "3"];
   if (opts.readOnly === true) args.push("--ro");
   if (opts.unconfined === true) args.push("--unconfined");
-  const child = spawn(process.execPath, args, {
-    stdio: ["ignore", "ignore", "pipe", theirs],
-    ...(opts.uid !== undefined ? { uid: opts.uid } : {}),
-    ...(opts.gid !== undefined ? { gid: opts.gid } : {}),
-  });
+  const argv = opts.withoutCapabilities === true
+    ? ["setpriv", "--inh-caps=-all", "--ambient-caps=-all", "--bounding-set=-all", "--", process.execPath, ...args]
+    : [process.execPath, ...args];
+  const child = spawn(argv[0] as string, argv.slice(1), { stdio: ["ignore", "ignore", "pipe", theirs] });
   native.close(theirs);
   let stderr = "";
   child.stderr?.setEncoding("utf8");
