@@ -64,7 +64,29 @@ export class MemoryManager {
   /** The executable's path, for /proc/[pid]/exe. */
   executable = "";
 
+  /** Tasks running in this memory (threads, and vfork children until they exec). */
+  users = 1;
+
   constructor(readonly as: AddressSpace) {}
+
+  /** fork(2): this map over `as`, the platform's copy-on-write copy of our address space. */
+  fork(as: AddressSpace): MemoryManager {
+    const m = new MemoryManager(as);
+    m.vmas = this.vmas.map((v) => ({ ...v }));
+    m.brkStart = this.brkStart;
+    m.brk = this.brk;
+    m.argStart = this.argStart;
+    m.argEnd = this.argEnd;
+    m.envStart = this.envStart;
+    m.envEnd = this.envEnd;
+    m.executable = this.executable;
+    return m;
+  }
+
+  /** A task stopped using this memory; the last one destroys the address space. */
+  release(): void {
+    if (--this.users === 0) this.as.destroy();
+  }
 
   /** The mappings, in address order (copies). */
   mappings(): Vma[] {

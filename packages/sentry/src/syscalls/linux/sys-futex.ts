@@ -4,6 +4,7 @@ import {
   EFAULT,
   EINVAL,
   ENOSYS,
+  ERESTARTSYS,
   ETIMEDOUT,
   FUTEX_CLOCK_REALTIME,
   FUTEX_PRIVATE_FLAG,
@@ -49,18 +50,18 @@ export async function sysFutex(t: Task, a: SyscallArgs): Promise<SyscallValue> {
       if (isLinuxError(word)) return EFAULT;
       if (new DataView(word.buffer).getUint32(0, true) !== val) return EAGAIN;
       if (ms === 0) return ETIMEDOUT;
+      if (t.interrupter.interrupted) return ERESTARTSYS;
       return new Promise<SyscallValue>((resolve) => {
         let timer: NodeJS.Timeout | undefined;
-        const remove = t.kernel.futexes.enqueue(t.mm, addr, bitset, () => {
-          if (timer !== undefined) clearTimeout(timer);
-          resolve(0);
-        });
-        if (ms > 0) {
-          timer = setTimeout(() => {
-            remove();
-            resolve(ETIMEDOUT);
-          }, ms);
-        }
+        const finish = (r: SyscallValue) => {
+          clearTimeout(timer);
+          remove();
+          stopListening();
+          resolve(r);
+        };
+        const remove = t.kernel.futexes.enqueue(t.mm, addr, bitset, () => finish(0));
+        const stopListening = t.interrupter.onInterrupt(() => finish(ERESTARTSYS));
+        if (ms > 0) timer = setTimeout(() => finish(ETIMEDOUT), ms);
       });
     }
     case FUTEX_WAKE:
