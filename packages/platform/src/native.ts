@@ -123,6 +123,15 @@ export interface NativeAddon extends PtraceAddon {
    */
   recvmsg(fd: number, buf: Uint8Array, fdsOut: number[]): number;
 
+  /** listen(2) on a bound stream socket (backlog capped at 4096). */
+  listen(fd: number, backlog: number): void;
+
+  /**
+   * accept4(2): the next connection as a close-on-exec, non-blocking socket, or -1 when none is
+   * waiting on a non-blocking listener.
+   */
+  accept4(fd: number): number;
+
   /** close(fd); EINTR counts as closed (Linux releases the descriptor anyway). */
   close(fd: number): void;
   /** A new descriptor for the same open file, close-on-exec (F_DUPFD_CLOEXEC). */

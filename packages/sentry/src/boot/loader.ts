@@ -68,7 +68,11 @@ export class StartError extends Error {
 export interface Sandbox {
   readonly kernel: Kernel;
   readonly init: Task;
-  /** Resolves with the init process's wait status when it exits. */
+  /** Whether `start` has been called. */
+  readonly started: boolean;
+  /** Lets the init process run (it is loaded and waiting). Idempotent. */
+  start(): void;
+  /** Resolves with the init process's wait status once it has started and exited. */
   wait(): Promise<number>;
 }
 
@@ -185,16 +189,34 @@ export async function boot(opts: BootOptions): Promise<Sandbox> {
     kernel.taskExited(task);
     throw startError(proc.args[0] ?? "", loaded);
   }
-  log?.info({ path: loaded.executable, pid: task.tid }, "init process started");
-  const done = kernel.run(task);
+  log?.info({ path: loaded.executable, pid: task.tid }, "init process loaded");
+  let started = false;
+  let release: () => void = () => {};
+  const running = new Promise<void>((resolve) => (release = resolve));
   return {
     kernel,
     init: task,
+    get started() {
+      return started;
+    },
+    start() {
+      if (started) return;
+      started = true;
+      log?.info({ pid: task.tid }, "init process started");
+      void kernel.run(task).then(release);
+    },
     wait: async () => {
-      await done;
+      await running;
       return task.tg.waitExit();
     },
   };
+}
+
+/** A process's command line (argv joined by spaces), or its name when argv cannot be read. */
+export function commandLineOf(t: Task): string {
+  const raw = region(t, t.mm.argStart, t.mm.argEnd);
+  const text = Buffer.from(raw).toString("latin1").replace(/\0$/, "");
+  return text === "" ? t.name : text.split("\0").join(" ");
 }
 
 /** What a shell says, and the code it exits with, when a command cannot run. */
