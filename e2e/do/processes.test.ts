@@ -3,7 +3,7 @@
 // restarts, the alternate stack and faults (e2e/do/programs), then shells and Python doing the
 // same through their own libraries.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildPrograms, native, sandboxed } from "./harness.js";
+import { BINARY, buildPrograms, native, sandboxed } from "./harness.js";
 
 let programs: ReturnType<typeof buildPrograms>;
 beforeAll(() => {
@@ -102,5 +102,34 @@ describe("the sandbox's init is pid 1 of its own pid namespace", () => {
     const r = sandboxed(["/bin/sh", "-c", "(sleep 30; echo too late) & echo started"], { timeoutMs: 20_000 });
     expect(r.stdout).toBe("started\n");
     expect(r.status).toBe(0);
+  });
+});
+
+describe("a host terminal as the sandbox's stdio", () => {
+  // `script` gives the command a pseudo-terminal; the sandbox's stdio is then that terminal.
+  const TTY_SCRIPT = [
+    "stty rows 40 cols 100; stty size",
+    "stty -a | head -1",
+    `/usr/bin/python3 -c "import os, sys, termios, tty
+fd = sys.stdin.fileno()
+old = termios.tcgetattr(fd)
+tty.setraw(fd)
+raw = termios.tcgetattr(fd)
+termios.tcsetattr(fd, termios.TCSANOW, old)
+print(os.isatty(fd), os.get_terminal_size(), raw[3] & termios.ECHO, termios.tcgetattr(fd) == old, os.tcgetpgrp(fd) == os.getpgrp())"`,
+  ].join("; ");
+
+  it("answers termios, window-size and job-control ioctls like the host", () => {
+    const inScript = (cmd: string) => native(["/usr/bin/script", "-qec", cmd, "/dev/null"]);
+    const want = inScript(`/bin/sh -c '${TTY_SCRIPT}'`);
+    expect(want.stdout).toContain("40 100");
+    const got = inScript(`"${process.execPath}" "${BINARY}" do -- /bin/sh -c '${TTY_SCRIPT}'`);
+    expect(got.stdout).toBe(want.stdout);
+    expect(got.status).toBe(0);
+  });
+
+  it("reports ENOTTY for terminal requests on a pipe", () => {
+    const r = sandboxed(["/usr/bin/python3", "-c", "import os, termios\ntry:\n  termios.tcgetattr(0)\nexcept termios.error as e:\n  print(e.args[1])\nprint(os.isatty(0))"], { input: "" });
+    expect(r.stdout).toBe("Inappropriate ioctl for device\nFalse\n");
   });
 });

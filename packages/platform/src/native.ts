@@ -123,6 +123,14 @@ export interface NativeAddon extends PtraceAddon {
    */
   recvmsg(fd: number, buf: Uint8Array, fdsOut: number[]): number;
 
+  /**
+   * A vetted terminal ioctl on a host FD: TCGETS, TCSETS, TCSETSW, TCSETSF (buf: struct termios),
+   * TIOCGWINSZ, TIOCSWINSZ (struct winsize), FIONREAD, TIOCOUTQ (int). `buf` is exactly the
+   * argument's size and is updated in place; returns the ioctl's result. Other requests are a
+   * RangeError; a failed ioctl throws a SystemError (ENOTTY for a file that is not a terminal).
+   */
+  ttyIoctl(fd: number, request: number, buf: Uint8Array): number;
+
   /** listen(2) on a bound stream socket (backlog capped at 4096). */
   listen(fd: number, backlog: number): void;
 

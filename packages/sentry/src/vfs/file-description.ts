@@ -78,6 +78,8 @@ export interface UserMemory {
 export interface FileDescriptionImpl {
   /** False for pipes, sockets, character devices that ignore offsets: lseek/pread/pwrite give ESPIPE. */
   readonly seekable: boolean;
+  /** A terminal: the job-control ioctls (TIOCGPGRP, TIOCSPGRP, TIOCGSID) apply to it. */
+  readonly terminal?: boolean;
   /** Reads at `offset` (ignored unless seekable). 0 = end of file; EAGAIN = would block. */
   read?(dst: Uint8Array, offset: number): Promise<number | LinuxError>;
   /** Writes at `offset` (ignored unless seekable). May write less than asked; EAGAIN = would block. */

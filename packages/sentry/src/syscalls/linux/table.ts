@@ -137,7 +137,7 @@ const SPECS: ReadonlyArray<EntrySpec<Task>> = [
   supported("epoll_wait", epoll.sysEpollWait),
   supported("epoll_pwait", epoll.sysEpollPwait),
   supported("epoll_pwait2", epoll.sysEpollPwait2),
-  partial("ioctl", sysIoctl, "FIONBIO, FIOCLEX, FIONCLEX and per-file requests; terminals come with host TTY support"),
+  partial("ioctl", sysIoctl, "generic requests, FIONREAD, and on host terminals termios, window size and job control; no pty devices yet"),
   // Memory
   supported("brk", sysBrk),
   partial("mmap", sysMmap, "file mappings are private copies; shared writable file mappings answer ENODEV"),
