@@ -7,7 +7,7 @@ import { BINARY, buildPrograms, native, sandboxed } from "./harness.js";
 
 let programs: ReturnType<typeof buildPrograms>;
 beforeAll(() => {
-  programs = buildPrograms(["signals", "processes"]);
+  programs = buildPrograms(["signals", "processes", "mappings"]);
 });
 afterAll(() => programs.cleanup());
 
@@ -25,6 +25,10 @@ describe("C programs see Linux's process and signal semantics", () => {
 
   it("processes: exit statuses, wait4/waitid, stop/continue, vfork+exec, close-on-exec, pipelines, groups, threads", () => {
     expectSame([programs.path("processes")]);
+  });
+
+  it("mappings: shared file and memfd mappings across fork, process-shared futexes, mremap, fallocate", () => {
+    expectSame([programs.path("mappings")]);
   });
 });
 
@@ -76,6 +80,7 @@ describe("shells and Python run their children like the host does", () => {
     ["dash", ["/bin/sh", "-c", "for i in 1 2 3; do echo $i; done | sort -r | head -2; x=$(uname -s); echo $x"]],
     ["bash: traps, jobs, subshells, timeout, process substitution", ["/bin/bash", "-c", BASH_SCRIPT]],
     ["python3: subprocess, fork, signals, itimers, threads", ["/usr/bin/python3", "-c", PYTHON_SCRIPT]],
+    ["python3: multiprocessing pool (semaphores in shared memory)", ["/usr/bin/python3", "-c", "import multiprocessing as mp\nwith mp.get_context('fork').Pool(3) as p:\n    print(sorted(p.map(abs, range(-20, 0))))"]],
   ])("%s", (_name, argv) => {
     expectSame(argv);
   });

@@ -196,7 +196,7 @@ export class Kernel {
     tg.tasks.delete(t);
     tg.lastCreds = t.creds;
     if (t.clearChildTid !== 0n && t.mm.users > 1) {
-      if (t.mm.copyOut(t.clearChildTid, new Uint8Array(4)) === undefined) this.futexes.wake(t.mm, t.clearChildTid, 1, 0xffff_ffff);
+      if (t.mm.copyOut(t.clearChildTid, new Uint8Array(4)) === undefined) this.futexes.wake(t.mm.futexKey(t.clearChildTid, false), 1, 0xffff_ffff);
     }
     t.vforkDone?.();
     t.vforkDone = undefined;

@@ -80,6 +80,11 @@ export interface FileDescriptionImpl {
   readonly seekable: boolean;
   /** A terminal: the job-control ioctls (TIOCGPGRP, TIOCSPGRP, TIOCGSID) apply to it. */
   readonly terminal?: boolean;
+  /**
+   * A host FD holding the file's data, for mmap(2) to map directly (shared mappings see every
+   * write, and each other). Absent: private mappings are copies and shared writable ones ENODEV.
+   */
+  mappableFd?(): number | LinuxError;
   /** Reads at `offset` (ignored unless seekable). 0 = end of file; EAGAIN = would block. */
   read?(dst: Uint8Array, offset: number): Promise<number | LinuxError>;
   /** Writes at `offset` (ignored unless seekable). May write less than asked; EAGAIN = would block. */

@@ -38,6 +38,7 @@ export async function sysFutex(t: Task, a: SyscallArgs): Promise<SyscallValue> {
   const op = a.int(1);
   const cmd = op & ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
   const val = a.uint(2);
+  const isPrivate = (op & FUTEX_PRIVATE_FLAG) !== 0;
   if (addr % 4n !== 0n) return EINVAL;
   switch (cmd) {
     case FUTEX_WAIT:
@@ -59,7 +60,7 @@ export async function sysFutex(t: Task, a: SyscallArgs): Promise<SyscallValue> {
           stopListening();
           resolve(r);
         };
-        const remove = t.kernel.futexes.enqueue(t.mm, addr, bitset, () => finish(0));
+        const remove = t.kernel.futexes.enqueue(t.mm.futexKey(addr, isPrivate), bitset, () => finish(0));
         const stopListening = t.interrupter.onInterrupt(() => finish(ERESTARTSYS));
         if (ms > 0) timer = setTimeout(() => finish(ETIMEDOUT), ms);
       });
@@ -68,7 +69,7 @@ export async function sysFutex(t: Task, a: SyscallArgs): Promise<SyscallValue> {
     case FUTEX_WAKE_BITSET: {
       const bitset = cmd === FUTEX_WAKE ? BITSET_MATCH_ANY : a.uint(5);
       if (bitset === 0) return EINVAL;
-      return t.kernel.futexes.wake(t.mm, addr, Math.max(0, a.int(2)), bitset);
+      return t.kernel.futexes.wake(t.mm.futexKey(addr, isPrivate), Math.max(0, a.int(2)), bitset);
     }
     default:
       return ENOSYS;

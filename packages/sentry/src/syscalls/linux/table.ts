@@ -4,7 +4,7 @@
  */
 import type { Task } from "../../kernel/task.js";
 import { type EntrySpec, SyscallTable, partial, supported, unimplemented } from "../table.js";
-import { sysBrk, sysMmap, sysMprotect, sysMunmap } from "./sys-mm.js";
+import { sysBrk, sysMmap, sysMprotect, sysMremap, sysMunmap } from "./sys-mm.js";
 import {
   sysArchPrctl,
   sysExit,
@@ -92,6 +92,7 @@ const SPECS: ReadonlyArray<EntrySpec<Task>> = [
   supported("fchownat", file.sysFchownat),
   supported("truncate", file.sysTruncate),
   supported("ftruncate", file.sysFtruncate),
+  partial("fallocate", file.sysFallocate, "no block reservation: KEEP_SIZE alone does nothing; collapse, insert and unshare are EOPNOTSUPP"),
   partial("fsync", file.sysFsync, "data goes to the host through donated FDs unbuffered; nothing to flush sentry-side"),
   partial("fdatasync", file.sysFsync, "as fsync"),
   supported("dup", file.sysDup),
@@ -140,7 +141,8 @@ const SPECS: ReadonlyArray<EntrySpec<Task>> = [
   partial("ioctl", sysIoctl, "generic requests, FIONREAD, and on host terminals termios, window size and job control; no pty devices yet"),
   // Memory
   supported("brk", sysBrk),
-  partial("mmap", sysMmap, "file mappings are private copies; shared writable file mappings answer ENODEV"),
+  partial("mmap", sysMmap, "synthetic and device files (procfs, devfs) are mapped as private copies; shared writable mappings of them are ENODEV"),
+  partial("mremap", sysMremap, "old_size 0 (duplicating a shared mapping) is EINVAL"),
   supported("munmap", sysMunmap),
   supported("mprotect", sysMprotect),
   // Processes and threads
@@ -165,7 +167,7 @@ const SPECS: ReadonlyArray<EntrySpec<Task>> = [
   supported("uname", sysUname),
   supported("getrandom", sysGetrandom),
   supported("sched_yield", sysSchedYield),
-  partial("futex", sysFutex, "WAIT, WAKE and their BITSET forms within a process; PI and requeue are ENOSYS"),
+  partial("futex", sysFutex, "WAIT, WAKE and their BITSET forms, private or on shared mappings across processes; PI and requeue are ENOSYS"),
   supported("prlimit64", info.sysPrlimit64),
   supported("getrlimit", info.sysGetrlimit),
   supported("setrlimit", info.sysSetrlimit),
