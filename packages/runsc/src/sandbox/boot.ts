@@ -26,6 +26,8 @@ export async function runBoot(ctx: CommandContext, args: BootArgs): Promise<void
   if (rootFd === undefined) throw new CliError("boot: --io-fds must name the root gofer's connection");
   const conn = rpcOverFd(rootFd, { logger: ctx.log });
   const rootGofer = conn.bootstrap(gofer.Gofer$Client);
+  const mountConns = args.ioFds.slice(1).map((fd) => rpcOverFd(fd, { logger: ctx.log }));
+  const mountGofers = mountConns.map((c) => c.bootstrap(gofer.Gofer$Client));
   const platform = platformFor(ctx.globals.platform);
   let listener: UnixListener | undefined;
   const clients = new Set<RpcConnection>();
@@ -35,6 +37,7 @@ export async function runBoot(ctx: CommandContext, args: BootArgs): Promise<void
     const sandbox = await boot({
       spec,
       rootGofer,
+      mountGofers,
       platform,
       stdio,
       log: ctx.log,
@@ -74,5 +77,6 @@ export async function runBoot(ctx: CommandContext, args: BootArgs): Promise<void
     for (const c of clients) c.close();
     platform.close();
     conn.close();
+    for (const c of mountConns) c.close();
   }
 }

@@ -2,7 +2,7 @@
 // reports itself ready on the start-sync FD, waits for startRoot, and answers wait, processes,
 // signal and destroy from clients that connect to the socket, one connection per CLI call.
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, openSync, closeSync, readSync, rmSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -33,32 +33,51 @@ afterEach(() => {
   }
 });
 
-function spec(args: string[]) {
+interface SpecMount {
+  readonly destination: string;
+  readonly type: string;
+  readonly source?: string;
+  readonly options?: string[];
+}
+
+function spec(args: string[], mounts: readonly SpecMount[]) {
   return {
     ociVersion: "1.1.0",
     process: { terminal: false, user: { uid: 0, gid: 0 }, args, env: ["PATH=/usr/bin:/bin"], cwd: "/" },
     root: { path: "/", readonly: true },
     hostname: "ctl",
-    mounts: [],
+    mounts,
   };
 }
 
-function launch(args: string[]): Sandbox {
+/** Starts a gofer serving `root`; returns our end of its connection. */
+function startGofer(root: string, readOnly: boolean): { fd: number; child: ChildProcess } {
+  const [ours, theirs] = native.socketpair(SOCK_STREAM | SOCK_CLOEXEC);
+  const child = spawn(process.execPath, [BINARY, "gofer", "--root", root, ...(readOnly ? ["--ro"] : []), "--io-fd", "3"], { stdio: ["ignore", "ignore", "inherit", theirs] });
+  native.close(theirs);
+  return { fd: ours, child };
+}
+
+function launch(args: string[], mounts: readonly SpecMount[] = []): Sandbox {
   const dir = mkdtempSync(join(tmpdir(), "runsc-ts-ctl-"));
   const dirFd = openSync(dir, O_RDONLY | O_DIRECTORY);
   const listenFd = native.bindUnixAt(dirFd, "controller.sock", SOCK_STREAM);
   closeSync(dirFd);
-  const [goferOurs, goferTheirs] = native.socketpair(SOCK_STREAM | SOCK_CLOEXEC);
   const [specOurs, specTheirs] = native.socketpair(SOCK_STREAM | SOCK_CLOEXEC);
   const [syncRead, syncWrite] = native.socketpair(SOCK_STREAM | SOCK_CLOEXEC);
-  const gofer = spawn(process.execPath, [BINARY, "gofer", "--root", "/", "--ro", "--io-fd", "3"], { stdio: ["ignore", "ignore", "inherit", goferTheirs] });
+  const root = startGofer("/", true);
+  const binds = mounts.filter((m) => m.type === "bind").map((m) => startGofer(m.source ?? "/", m.options?.includes("ro") ?? false));
+  const ioFds = [root.fd, ...binds.map((b) => b.fd)];
+  const ioArg = ioFds.map((_, i) => String(7 + i)).join(",");
   const boot = spawn(
     process.execPath,
-    [BINARY, "boot", "ctl-test", "--bundle", dir, "--spec-fd", "3", "--io-fds", "4", "--controller-fd", "5", "--start-sync-fd", "6"],
-    { stdio: ["ignore", "pipe", "inherit", specTheirs, goferOurs, listenFd, syncWrite] },
+    [BINARY, "boot", "ctl-test", "--bundle", dir, "--spec-fd", "3", "--io-fds", ioArg, "--controller-fd", "5", "--start-sync-fd", "6"],
+    { stdio: ["ignore", "pipe", "inherit", specTheirs, "ignore", listenFd, syncWrite, ...ioFds] },
   );
-  for (const fd of [goferTheirs, specTheirs, goferOurs, listenFd, syncWrite]) native.close(fd);
-  native.sendmsg(specOurs, [Buffer.from(JSON.stringify(spec(args)))], []);
+  for (const fd of [specTheirs, listenFd, syncWrite, ...ioFds]) native.close(fd);
+  const gofer = root.child;
+  for (const b of binds) b.child.unref();
+  native.sendmsg(specOurs, [Buffer.from(JSON.stringify(spec(args, mounts)))], []);
   native.close(specOurs);
   let out = "";
   boot.stdout?.on("data", (d: Buffer) => (out += d.toString()));
@@ -150,5 +169,30 @@ describe("the controller socket", () => {
     expect(sent).toBe(0);
     expect((await waited) & 0x7f).toBe(SIGTERM);
     expect(await s.exited).toBe(128 + SIGTERM);
+  });
+});
+
+describe("the spec's mounts", () => {
+  it("mounts bind mounts through their own gofers (read-only ones refuse writes) and tmpfs mounts", async () => {
+    const data = mkdtempSync(join(tmpdir(), "runsc-ts-bind-"));
+    writeFileSync(join(data, "hello.txt"), "hello from the host\n");
+    try {
+      const script = "cat /data/hello.txt; (echo x > /data/new) 2>/dev/null || echo read-only; echo y > /scratch/f && cat /scratch/f; ls /data; grep -c ' /scratch ' /proc/self/mounts";
+      const s = launch(["/bin/sh", "-c", script], [
+        { destination: "/data", type: "bind", source: data, options: ["rbind", "ro"] },
+        { destination: "/scratch", type: "tmpfs", source: "tmpfs", options: ["size=1m"] },
+        { destination: "/sys", type: "sysfs", source: "sysfs", options: ["ro"] },
+      ]);
+      await s.ready;
+      const waited = withController(s, async (m) => {
+        await m.startRoot((p) => (p.containerId = "ctl-test")).promise();
+        return (await m.wait((p) => (p.containerId = "ctl-test")).promise()).waitStatus;
+      });
+      expect(await waited).toBe(0);
+      expect(s.stdout()).toBe("hello from the host\nread-only\ny\nhello.txt\n1\n");
+      expect(existsSync(join(data, "new"))).toBe(false);
+    } finally {
+      rmSync(data, { recursive: true, force: true });
+    }
   });
 });
