@@ -7,7 +7,7 @@ import { BINARY, buildPrograms, native, sandboxed } from "./harness.js";
 
 let programs: ReturnType<typeof buildPrograms>;
 beforeAll(() => {
-  programs = buildPrograms(["signals", "processes", "mappings"]);
+  programs = buildPrograms(["signals", "processes", "mappings", "seals"]);
 });
 afterAll(() => programs.cleanup());
 
@@ -29,6 +29,10 @@ describe("C programs see Linux's process and signal semantics", () => {
 
   it("mappings: shared file and memfd mappings across fork, process-shared futexes, mremap, fallocate", () => {
     expectSame([programs.path("mappings")]);
+  });
+
+  it("seals: memfd seals against writes, growth, shrinking and shared mappings", () => {
+    expectSame([programs.path("seals")]);
   });
 });
 

@@ -9,9 +9,23 @@
  * than a process may have FDs).
  */
 import * as nfs from "node:fs";
-import { EFBIG, EIO, ENOSPC, type LinuxError, linuxErrorFromName } from "@runsc-ts/abi";
+import {
+  EBUSY,
+  EFBIG,
+  EINVAL,
+  EIO,
+  ENOSPC,
+  EPERM,
+  F_SEAL_FUTURE_WRITE,
+  F_SEAL_GROW,
+  F_SEAL_SEAL,
+  F_SEAL_SHRINK,
+  F_SEAL_WRITE,
+  type LinuxError,
+  linuxErrorFromName,
+} from "@runsc-ts/abi";
 import { native } from "@runsc-ts/platform";
-import type { FileDescriptionImpl } from "../../vfs/file-description.js";
+import type { FileDescriptionImpl, Sealable } from "../../vfs/file-description.js";
 import { MAX_OFFSET } from "../../vfs/file-description.js";
 import type { CreateAttrs, OpenOptions } from "../../vfs/filesystem.js";
 import type { Statx } from "../../vfs/stat.js";
@@ -26,14 +40,45 @@ function hostError(e: unknown): LinuxError {
   return (code === undefined ? undefined : linuxErrorFromName(code)) ?? EIO;
 }
 
-export class TmpRegularFile extends TmpInode {
+export class TmpRegularFile extends TmpInode implements Sealable {
   private readonly pages = new Map<number, Uint8Array>();
   /** The host memfd holding the data once the file has been mapped (then `pages` is empty). */
   private memfd: number | undefined;
   size = 0;
+  /**
+   * File seals (fcntl F_ADD_SEALS). A tmpfs file starts sealed against sealing; memfd_create
+   * with MFD_ALLOW_SEALING clears that.
+   */
+  seals = F_SEAL_SEAL;
+  /** A writable shared mapping was made: F_SEAL_WRITE is refused (EBUSY) from then on. */
+  private mappedWritable = false;
 
   constructor(fs: TmpFilesystem, attrs: CreateAttrs) {
     super(fs, attrs);
+  }
+
+  /** F_ADD_SEALS. */
+  addSeals(add: number): void | LinuxError {
+    const known = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_FUTURE_WRITE;
+    if ((add & ~known) !== 0) return EINVAL;
+    if ((this.seals & F_SEAL_SEAL) !== 0) return EPERM;
+    if ((add & F_SEAL_WRITE) !== 0 && this.mappedWritable) return EBUSY;
+    this.seals |= add;
+  }
+
+  /** Whether a shared mapping with write access may be made (and remembers that one was). */
+  mayMapShared(writable: boolean): boolean {
+    if (!writable) return true;
+    if ((this.seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) !== 0) return false;
+    this.mappedWritable = true;
+    return true;
+  }
+
+  /** EPERM if the seals forbid a write of [offset, end). */
+  private sealedAgainstWrite(end: number): LinuxError | undefined {
+    if ((this.seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) !== 0) return EPERM;
+    if ((this.seals & F_SEAL_GROW) !== 0 && end > this.size) return EPERM;
+    return undefined;
   }
 
   /** Pages the file is charged for (the whole size once its data lives in a memfd). */
@@ -75,6 +120,8 @@ export class TmpRegularFile extends TmpInode {
   write(src: Uint8Array, offset: number): number | LinuxError {
     if (src.length === 0) return 0;
     if (offset + src.length > MAX_OFFSET) return EFBIG;
+    const sealed = this.sealedAgainstWrite(offset + src.length);
+    if (sealed !== undefined) return sealed;
     if (this.memfd !== undefined) return this.writeMemfd(this.memfd, src, offset);
     // Count the pages this write would add before touching anything.
     const first = Math.floor(offset / PAGE_SIZE);
@@ -115,6 +162,8 @@ export class TmpRegularFile extends TmpInode {
 
   protected override truncate(size: number): void | LinuxError {
     if (size > MAX_OFFSET) return EFBIG;
+    if ((this.seals & F_SEAL_SHRINK) !== 0 && size < this.size) return EPERM;
+    if ((this.seals & F_SEAL_GROW) !== 0 && size > this.size) return EPERM;
     if (this.memfd !== undefined) {
       const delta = Math.ceil(size / PAGE_SIZE) - this.chargedPages;
       if (delta > 0 && !this.fs.reservePages(delta)) return ENOSPC;
@@ -210,6 +259,10 @@ class RegularFileImpl implements FileDescriptionImpl {
 
   mappableFd(): number | LinuxError {
     return this.file.mappableFd();
+  }
+
+  sealable(): Sealable {
+    return this.file;
   }
 
   release(): void {

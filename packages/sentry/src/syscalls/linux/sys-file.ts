@@ -20,15 +20,18 @@ import {
   ENOENT,
   ENOTDIR,
   EOPNOTSUPP,
+  EPERM,
   ERANGE,
   ESPIPE,
   FALLOC_FL_KEEP_SIZE,
   FALLOC_FL_PUNCH_HOLE,
   FALLOC_FL_ZERO_RANGE,
+  F_ADD_SEALS,
   F_DUPFD,
   F_DUPFD_CLOEXEC,
   F_GETFD,
   F_GETFL,
+  F_GET_SEALS,
   F_SETFD,
   F_SETFL,
   type LinuxError,
@@ -440,6 +443,14 @@ export function sysFcntl(t: Task, a: SyscallArgs): SyscallValue {
     case F_SETFL:
       f.setStatusFlags(a.int(2));
       return 0;
+    case F_ADD_SEALS: {
+      const target = f.impl.sealable?.();
+      if (target === undefined) return EINVAL;
+      if (!f.writable) return EPERM;
+      return target.addSeals(a.int(2)) ?? 0;
+    }
+    case F_GET_SEALS:
+      return f.impl.sealable?.().seals ?? EINVAL;
     default:
       return EINVAL;
   }

@@ -4,6 +4,7 @@ import {
   EBADF,
   EINVAL,
   ENODEV,
+  EPERM,
   MAP_ANONYMOUS,
   MAP_PRIVATE,
   MAP_SHARED,
@@ -50,6 +51,7 @@ export async function sysMmap(t: Task, a: SyscallArgs): Promise<SyscallValue> {
   const len = pageUp(length);
   if (len === 0n) return EINVAL;
   const name = t.kernel.vfs.describe(t.fs.root, file.vd);
+  if (type !== MAP_PRIVATE && file.impl.sealable?.().mayMapShared(sharedWrite) === false) return EPERM;
   const hostFd = file.impl.mappableFd?.();
   if (typeof hostFd === "number") return t.mm.mmapFile(addr, len, prot, flags, hostFd, offset, name);
   if (hostFd !== undefined) return hostFd;
