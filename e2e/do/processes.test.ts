@@ -7,7 +7,7 @@ import { BINARY, buildPrograms, native, sandboxed } from "./harness.js";
 
 let programs: ReturnType<typeof buildPrograms>;
 beforeAll(() => {
-  programs = buildPrograms(["signals", "processes", "mappings", "seals"]);
+  programs = buildPrograms(["signals", "processes", "mappings", "seals", "locks"]);
 });
 afterAll(() => programs.cleanup());
 
@@ -33,6 +33,10 @@ describe("C programs see Linux's process and signal semantics", () => {
 
   it("seals: memfd seals against writes, growth, shrinking and shared mappings", () => {
     expectSame([programs.path("seals")]);
+  });
+
+  it("locks: flock, POSIX record locks and OFD locks between processes, blocking and not", () => {
+    expectSame([programs.path("locks")]);
   });
 });
 

@@ -31,6 +31,15 @@ import {
   F_DUPFD_CLOEXEC,
   F_GETFD,
   F_GETFL,
+  F_GETLK,
+  F_OFD_GETLK,
+  F_OFD_SETLK,
+  F_OFD_SETLKW,
+  F_RDLCK,
+  F_SETLK,
+  F_SETLKW,
+  F_UNLCK,
+  F_WRLCK,
   F_GET_SEALS,
   F_SETFD,
   F_SETFL,
@@ -41,9 +50,14 @@ import {
   O_WRONLY,
   PATH_MAX,
   RLIMIT_NOFILE,
+  SEEK_CUR,
+  SEEK_END,
+  SEEK_SET,
   S_IFIFO,
   S_IFMT,
   X_OK,
+  flock,
+  readStruct,
   encodeStruct,
   isLinuxError,
   stat,
@@ -52,6 +66,7 @@ import {
 } from "@runsc-ts/abi";
 import type { Task } from "../../kernel/task.js";
 import { type FileDescription, MAX_OFFSET } from "../../vfs/file-description.js";
+import { TO_EOF, releaseLocks, setLock, testLock } from "../../vfs/locks.js";
 import type { VirtualDentry } from "../../vfs/mount.js";
 import { genericPermission } from "../../vfs/permissions.js";
 import { type SetStat, type Statx, isDir, isReg, toStatStruct, toStatxStruct } from "../../vfs/stat.js";
@@ -423,7 +438,7 @@ export function sysDup3(t: Task, a: SyscallArgs): SyscallValue {
   return t.fdTable.installAt(newfd, f, (flags & O_CLOEXEC) !== 0) ?? newfd;
 }
 
-export function sysFcntl(t: Task, a: SyscallArgs): SyscallValue {
+export function sysFcntl(t: Task, a: SyscallArgs): SyscallValue | Promise<SyscallValue> {
   const fd = a.int(0);
   const f = fileOf(t, fd);
   if (isLinuxError(f)) return f;
@@ -451,9 +466,72 @@ export function sysFcntl(t: Task, a: SyscallArgs): SyscallValue {
     }
     case F_GET_SEALS:
       return f.impl.sealable?.().seals ?? EINVAL;
+    case F_GETLK:
+    case F_SETLK:
+    case F_SETLKW:
+    case F_OFD_GETLK:
+    case F_OFD_SETLK:
+    case F_OFD_SETLKW:
+      return recordLock(t, f, a.int(1), a.pointer(2));
     default:
       return EINVAL;
   }
+}
+
+/** Descriptions whose OFD locks are already dropped with them. */
+const releasesOfdLocks = new WeakSet<FileDescription>();
+
+/**
+ * fcntl's byte-range locks: POSIX locks are owned by the process's FD table (any close of the
+ * file drops them), OFD locks by the open file description. F_GETLK answers with the first
+ * conflicting lock, or F_UNLCK.
+ */
+async function recordLock(t: Task, f: FileDescription, cmd: number, addr: bigint): Promise<SyscallValue> {
+  const raw = t.mm.copyIn(addr, flock.size);
+  if (isLinuxError(raw)) return EFAULT;
+  const req = readStruct(flock, raw);
+  const ofd = cmd === F_OFD_GETLK || cmd === F_OFD_SETLK || cmd === F_OFD_SETLKW;
+  if (ofd && req.l_pid !== 0) return EINVAL;
+  let base: bigint;
+  switch (req.l_whence) {
+    case SEEK_SET:
+      base = 0n;
+      break;
+    case SEEK_CUR:
+      base = BigInt(f.offset);
+      break;
+    case SEEK_END: {
+      const st = await t.kernel.vfs.statFd(f);
+      if (isLinuxError(st)) return st;
+      base = BigInt(st.size);
+      break;
+    }
+    default:
+      return EINVAL;
+  }
+  let start = base + req.l_start;
+  let end = req.l_len === 0n ? TO_EOF : start + req.l_len;
+  if (req.l_len < 0n) [start, end] = [end, start];
+  if (start < 0n || end > TO_EOF) return EINVAL;
+  const type = req.l_type === F_RDLCK ? "read" : req.l_type === F_WRLCK ? "write" : req.l_type === F_UNLCK ? undefined : null;
+  if (type === null) return EINVAL;
+  const owner: object = ofd ? f : t.fdTable;
+  if (cmd === F_GETLK || cmd === F_OFD_GETLK) {
+    if (type === undefined) return EINVAL;
+    const held = testLock(f.inode, owner, type, start, end);
+    const out = held === undefined
+      ? { ...req, l_type: F_UNLCK }
+      : { l_type: held.type === "read" ? F_RDLCK : F_WRLCK, l_whence: SEEK_SET, l_start: held.start, l_len: held.end === TO_EOF ? 0n : held.end - held.start, l_pid: held.pid };
+    return t.mm.copyOut(addr, encodeStruct(flock, out)) ?? 0;
+  }
+  if (type === "read" && !f.readable) return EBADF;
+  if (type === "write" && !f.writable) return EBADF;
+  if (ofd && !releasesOfdLocks.has(f)) {
+    releasesOfdLocks.add(f);
+    f.onRelease(() => releaseLocks(f.inode, f));
+  }
+  const wait = cmd === F_SETLKW || cmd === F_OFD_SETLKW ? t.interrupter : undefined;
+  return setLock(f.inode, owner, ofd ? -1 : t.tg.tgid, type, start, end, wait);
 }
 
 // ---- pipes ----------------------------------------------------------------------------------------

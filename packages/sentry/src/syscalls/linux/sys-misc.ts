@@ -12,6 +12,7 @@ import {
   ENOMEM,
   ESPIPE,
   LOCK_EX,
+  LOCK_MAND,
   LOCK_NB,
   LOCK_SH,
   LOCK_UN,
@@ -34,6 +35,8 @@ import {
 } from "@runsc-ts/abi";
 import type { Task } from "../../kernel/task.js";
 import { PAGE_SIZE, pageUp } from "../../mm/memory-manager.js";
+import type { FileDescription } from "../../vfs/file-description.js";
+import { flockFile, releaseLocks } from "../../vfs/locks.js";
 import type { SetStat, TimeSetting } from "../../vfs/stat.js";
 import type { SyscallArgs } from "../args.js";
 import type { SyscallValue } from "../table.js";
@@ -142,10 +145,23 @@ export async function sysUtimensat(t: Task, a: SyscallArgs): Promise<SyscallValu
  * flock(2): the sandbox's only process holds every lock it asks for; conflicts arrive with
  * multiple processes (fork).
  */
-export function sysFlock(t: Task, a: SyscallArgs): SyscallValue {
-  if (t.fdTable.get(a.int(0)) === undefined) return EBADF;
+/** Descriptions whose flock locks are already dropped with them. */
+const releasesFlocks = new WeakSet<FileDescription>();
+
+/** flock(2): a whole-file lock owned by the open file description (shared across fork and dup). */
+export async function sysFlock(t: Task, a: SyscallArgs): Promise<SyscallValue> {
+  const f = t.fdTable.get(a.int(0));
+  if (f === undefined) return EBADF;
+  // LOCK_MAND (Samba's share modes) is obsolete: Linux warns and succeeds without locking.
+  if ((a.int(1) & LOCK_MAND) !== 0) return 0;
   const op = a.int(1) & ~LOCK_NB;
-  return op === LOCK_SH || op === LOCK_EX || op === LOCK_UN ? 0 : EINVAL;
+  const type = op === LOCK_SH ? "read" : op === LOCK_EX ? "write" : op === LOCK_UN ? undefined : null;
+  if (type === null) return EINVAL;
+  if (!releasesFlocks.has(f)) {
+    releasesFlocks.add(f);
+    f.onRelease(() => releaseLocks(f.inode, f));
+  }
+  return flockFile(f.inode, f, type, (a.int(1) & LOCK_NB) !== 0 ? undefined : t.interrupter);
 }
 
 const KNOWN_ADVICE = new Set([
