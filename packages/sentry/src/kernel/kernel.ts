@@ -5,7 +5,7 @@
  * with another thread. Each task is an async run loop (task-run.ts); a blocking syscall is an
  * awaited wait, so tasks interleave only at awaits.
  */
-import { CLD_DUMPED, CLD_EXITED, CLD_KILLED, SIGKILL } from "@runsc-ts/abi";
+import { CLD_DUMPED, CLD_EXITED, CLD_KILLED, SIGKILL, SI_USER } from "@runsc-ts/abi";
 import type { Platform } from "@runsc-ts/platform";
 import type { Logger } from "pino";
 import { HostFilesystem } from "../fsimpl/host/hostfs.js";
@@ -26,7 +26,8 @@ import { type FsContext, Task } from "./task.js";
 import { runTask } from "./task-run.js";
 import { Sessions } from "./sessions.js";
 import { ThreadGroup, exitedStatus, signaledStatus } from "./thread-group.js";
-import { notifyParentOfExit } from "./task-signals.js";
+import { notifyParentOfExit, sendSignal } from "./task-signals.js";
+import { killInfo } from "./signals.js";
 import { UtsNamespace } from "./uts.js";
 
 export interface KernelOptions {
@@ -226,11 +227,18 @@ export class Kernel {
     this.sessions.leave(tg);
   }
 
-  /** An exiting process's children go to the sandbox's init (or are reaped when there is none). */
+  /**
+   * An exiting process's children go to its nearest living child-subreaper ancestor, else to the
+   * sandbox's init (or are reaped when there is none). Children that asked for a parent-death
+   * signal get it.
+   */
   private reparentChildren(tg: ThreadGroup): void {
+    let heir: ThreadGroup | undefined;
+    for (let a = tg.parent; a !== undefined && heir === undefined; a = a.parent) if (a.childSubreaper && !a.exiting) heir = a;
     const init = this.threadGroups.get(1);
-    const heir = init !== undefined && init !== tg && !init.exiting ? init : undefined;
+    heir ??= init !== undefined && init !== tg && !init.exiting ? init : undefined;
     for (const child of tg.children) {
+      for (const t of child.tasks) if (t.pdeathSignal !== 0) sendSignal(t, killInfo(t.pdeathSignal, tg.tgid, tg.lastCreds?.uid ?? 0, SI_USER));
       child.parent = heir;
       if (heir !== undefined) {
         heir.children.add(child);

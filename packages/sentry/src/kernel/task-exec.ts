@@ -59,6 +59,7 @@ export async function execTask(t: Task, req: ExecRequest): Promise<0 | LinuxErro
   t.robustList = 0n;
   t.name = (req.path.split("/").pop() ?? "").slice(0, 15);
   t.tg.execed = true;
+  t.tg.dumpable = true;
   t.vforkDone?.();
   t.vforkDone = undefined;
   return 0;

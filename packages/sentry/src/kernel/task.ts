@@ -62,6 +62,8 @@ export class Task implements VfsContext {
   restart: PendingRestart | undefined;
   /** What restart_syscall(2) continues (nanosleep's remaining time). */
   restartBlock: (() => SyscallValue | Promise<SyscallValue>) | undefined;
+  /** prctl(PR_SET_PDEATHSIG): the signal this task gets when its parent process exits (0: none). */
+  pdeathSignal = 0;
   /** vfork(2): releases the parent once this child has exec'd or exited. */
   vforkDone: (() => void) | undefined;
   /** Set when the task must leave its run loop (exit, exit_group, fatal signal). */

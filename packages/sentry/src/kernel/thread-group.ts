@@ -45,6 +45,10 @@ export class ThreadGroup {
   continueToReport = false;
   /** alarm/setitimer and timer_create timers. */
   readonly timers = new ProcessTimers();
+  /** prctl(PR_SET_CHILD_SUBREAPER): orphaned descendants are reparented here, not to init. */
+  childSubreaper = false;
+  /** prctl(PR_SET_DUMPABLE). */
+  dumpable = true;
   /** Whether the process has called execve (setpgid on it is then EACCES). */
   execed = false;
   /** The credentials of its last task, for kill(2)'s permission check once it is a zombie. */

@@ -13,8 +13,13 @@ import {
   GRND_NONBLOCK,
   GRND_RANDOM,
   type LinuxError,
+  PR_GET_CHILD_SUBREAPER,
+  PR_GET_DUMPABLE,
   PR_GET_NAME,
   PR_GET_NO_NEW_PRIVS,
+  PR_GET_PDEATHSIG,
+  PR_SET_CHILD_SUBREAPER,
+  PR_SET_DUMPABLE,
   PR_SET_NAME,
   PR_SET_NO_NEW_PRIVS,
   PR_SET_PDEATHSIG,
@@ -136,8 +141,25 @@ export function sysPrctl(t: Task, a: SyscallArgs): SyscallValue {
       b.set(Buffer.from(t.name, "latin1").subarray(0, 15));
       return t.mm.copyOut(a.pointer(1), b) ?? 0;
     }
-    case PR_SET_PDEATHSIG:
-      return a.int(1) >= 0 && a.int(1) <= 64 ? 0 : EINVAL;
+    case PR_SET_PDEATHSIG: {
+      const sig = a.ulong(1);
+      if (sig > 64n) return EINVAL;
+      t.pdeathSignal = Number(sig);
+      return 0;
+    }
+    case PR_GET_PDEATHSIG:
+      return writeInt(t, a.pointer(1), t.pdeathSignal);
+    case PR_SET_CHILD_SUBREAPER:
+      t.tg.childSubreaper = a.ulong(1) !== 0n;
+      return 0;
+    case PR_GET_CHILD_SUBREAPER:
+      return writeInt(t, a.pointer(1), t.tg.childSubreaper ? 1 : 0);
+    case PR_SET_DUMPABLE:
+      if (a.ulong(1) > 1n) return EINVAL;
+      t.tg.dumpable = a.ulong(1) === 1n;
+      return 0;
+    case PR_GET_DUMPABLE:
+      return t.tg.dumpable ? 1 : 0;
     case PR_SET_NO_NEW_PRIVS:
       return a.ulong(1) === 1n ? 0 : EINVAL;
     case PR_GET_NO_NEW_PRIVS:
@@ -145,6 +167,12 @@ export function sysPrctl(t: Task, a: SyscallArgs): SyscallValue {
     default:
       return EINVAL;
   }
+}
+
+function writeInt(t: Task, addr: bigint, v: number): SyscallValue {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setInt32(0, v, true);
+  return t.mm.copyOut(addr, b) ?? 0;
 }
 
 /** getrandom(2). */

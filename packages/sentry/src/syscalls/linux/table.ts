@@ -163,7 +163,7 @@ const SPECS: ReadonlyArray<EntrySpec<Task>> = [
   supported("set_tid_address", sysSetTidAddress),
   partial("set_robust_list", sysSetRobustList, "bookkeeping only until futexes exist"),
   partial("arch_prctl", sysArchPrctl, "ARCH_SET_FS and ARCH_GET_FS; GS and CPUID controls are EINVAL"),
-  partial("prctl", sysPrctl, "PR_SET_NAME, PR_GET_NAME, PR_SET_PDEATHSIG, no_new_privs; others EINVAL"),
+  partial("prctl", sysPrctl, "names, parent-death signal, child subreaper, dumpable, no_new_privs; others EINVAL"),
   supported("uname", sysUname),
   supported("getrandom", sysGetrandom),
   supported("sched_yield", sysSchedYield),
