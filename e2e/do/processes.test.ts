@@ -7,7 +7,7 @@ import { BINARY, buildPrograms, native, sandboxed } from "./harness.js";
 
 let programs: ReturnType<typeof buildPrograms>;
 beforeAll(() => {
-  programs = buildPrograms(["signals", "processes", "mappings", "seals", "locks"]);
+  programs = buildPrograms(["signals", "processes", "mappings", "seals", "locks", "creds"]);
 });
 afterAll(() => programs.cleanup());
 
@@ -37,6 +37,10 @@ describe("C programs see Linux's process and signal semantics", () => {
 
   it("locks: flock, POSIX record locks and OFD locks between processes, blocking and not", () => {
     expectSame([programs.path("locks")]);
+  });
+
+  it("creds: set*id, keepcaps, setgroups, capget/capset, capabilities across execve", () => {
+    expectSame([programs.path("creds")]);
   });
 });
 

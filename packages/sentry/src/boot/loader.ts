@@ -321,6 +321,18 @@ function procKernelOf(k: Kernel): ProcKernel {
     exe: () => t.mm.executable,
     vmSize: () => t.mm.mappings().reduce((n, v) => n + Number(v.end - v.start), 0),
     creds: () => t.creds,
+    state: () => (t.tg.zombie ? "Z (zombie)" : t.tg.stopped ? "T (stopped)" : t.sleeping ? "S (sleeping)" : "R (running)"),
+    threads: () => t.tg.tasks.size,
+    signals: () => {
+      let ignored = 0n;
+      let caught = 0n;
+      for (let sig = 1; sig <= 64; sig++) {
+        const h = t.tg.handlers.get(sig).handler;
+        if (h === 1n) ignored |= 1n << BigInt(sig - 1);
+        else if (h !== 0n) caught |= 1n << BigInt(sig - 1);
+      }
+      return { pending: t.pending.set, shared: t.tg.pending.set, blocked: t.signalMask, ignored, caught };
+    },
     fdTable: () => t.fdTable,
     root: () => t.fs.root,
     cwd: () => t.fs.cwd,

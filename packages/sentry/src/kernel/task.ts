@@ -62,12 +62,16 @@ export class Task implements VfsContext {
   restart: PendingRestart | undefined;
   /** What restart_syscall(2) continues (nanosleep's remaining time). */
   restartBlock: (() => SyscallValue | Promise<SyscallValue>) | undefined;
+  /** prctl(PR_SET_KEEPCAPS): leaving uid 0 keeps the permitted capabilities. Cleared by execve. */
+  keepCaps = false;
   /** prctl(PR_SET_PDEATHSIG): the signal this task gets when its parent process exits (0: none). */
   pdeathSignal = 0;
   /** vfork(2): releases the parent once this child has exec'd or exited. */
   vforkDone: (() => void) | undefined;
   /** Set when the task must leave its run loop (exit, exit_group, fatal signal). */
   exiting = false;
+  /** Waiting in a blocking syscall (/proc's "S" state; "R" otherwise). */
+  sleeping = false;
   /** Settles when the run loop has ended (Kernel.start). */
   done: Promise<void> = Promise.resolve();
 

@@ -48,6 +48,11 @@ export interface ProcTask {
   exe(): string;
   /** Resident and virtual sizes in bytes, for stat/statm/status. */
   vmSize(): number;
+  /** The state letter and word: "R (running)", "S (sleeping)", "T (stopped)", "Z (zombie)". */
+  state(): string;
+  threads(): number;
+  /** Signal sets for status: pending (thread, process), blocked, ignored, caught. */
+  signals(): { pending: bigint; shared: bigint; blocked: bigint; ignored: bigint; caught: bigint };
 }
 
 /** What procfs needs to know about the kernel. */
@@ -163,9 +168,16 @@ export class ProcFilesystem extends SyntheticFilesystem {
       .add("comm", file(() => `${t.comm()}\n`))
       .add("status", file(() => {
         const c = t.creds();
-        return `Name:\t${t.comm()}\nState:\tR (running)\nTgid:\t${t.pid}\nPid:\t${t.pid}\nPPid:\t${t.ppid}\n` +
+        const sig = t.signals();
+        const hex = (v: bigint) => v.toString(16).padStart(16, "0");
+        return `Name:\t${t.comm()}\nState:\t${t.state()}\nTgid:\t${t.pid}\nPid:\t${t.pid}\nPPid:\t${t.ppid}\nTracerPid:\t0\n` +
           `Uid:\t${c.uid}\t${c.euid}\t${c.suid}\t${c.fsuid}\nGid:\t${c.gid}\t${c.egid}\t${c.sgid}\t${c.fsgid}\n` +
-          `Groups:\t${c.groups.join(" ")}\nFDSize:\t${Math.max(64, t.fdTable().size)}\n`;
+          `FDSize:\t${Math.max(64, t.fdTable().size)}\nGroups:\t${c.groups.join(" ")}\n` +
+          `NStgid:\t${t.pid}\nNSpid:\t${t.pid}\nNSpgid:\t${t.pgid()}\nNSsid:\t${t.sid()}\n` +
+          `VmSize:\t${Math.ceil(t.vmSize() / 1024)} kB\nThreads:\t${t.threads()}\n` +
+          `SigPnd:\t${hex(sig.pending)}\nShdPnd:\t${hex(sig.shared)}\nSigBlk:\t${hex(sig.blocked)}\nSigIgn:\t${hex(sig.ignored)}\nSigCgt:\t${hex(sig.caught)}\n` +
+          `CapInh:\t${hex(c.inheritable)}\nCapPrm:\t${hex(c.permitted)}\nCapEff:\t${hex(c.effective)}\nCapBnd:\t${hex(c.bounding)}\nCapAmb:\t${hex(c.ambient)}\n` +
+          `NoNewPrivs:\t1\nSeccomp:\t0\n`;
       }))
       .add("mounts", file(() => mountsOf(k, t)))
       .add("environ", file(() => t.environ()))
@@ -218,8 +230,8 @@ function procStat(k: ProcKernel): string {
 /** /proc/<pid>/stat: the fields ps and top read, in Linux's order. */
 function pidStat(t: ProcTask): string {
   const fields = [
-    t.pid, `(${t.comm()})`, "R", t.ppid, t.pgid(), t.sid(), 0, -1, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 20, 0, 1, 0, 0, t.vmSize(), Math.ceil(t.vmSize() / 4096),
+    t.pid, `(${t.comm()})`, t.state()[0], t.ppid, t.pgid(), t.sid(), 0, -1, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 20, 0, t.threads(), 0, 0, t.vmSize(), Math.ceil(t.vmSize() / 4096),
   ];
   return `${fields.join(" ")}\n`;
 }

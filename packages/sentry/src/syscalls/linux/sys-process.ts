@@ -6,7 +6,10 @@ import {
   ARCH_SET_FS,
   ARCH_SET_GS,
   EFAULT,
+  CAP_LAST_CAP,
+  CAP_SETPCAP,
   EINVAL,
+  EPERM,
   ENAMETOOLONG,
   ESRCH,
   GRND_INSECURE,
@@ -15,11 +18,15 @@ import {
   type LinuxError,
   PR_GET_CHILD_SUBREAPER,
   PR_GET_DUMPABLE,
+  PR_GET_KEEPCAPS,
   PR_GET_NAME,
+  PR_CAPBSET_DROP,
+  PR_CAPBSET_READ,
   PR_GET_NO_NEW_PRIVS,
   PR_GET_PDEATHSIG,
   PR_SET_CHILD_SUBREAPER,
   PR_SET_DUMPABLE,
+  PR_SET_KEEPCAPS,
   PR_SET_NAME,
   PR_SET_NO_NEW_PRIVS,
   PR_SET_PDEATHSIG,
@@ -160,6 +167,24 @@ export function sysPrctl(t: Task, a: SyscallArgs): SyscallValue {
       return 0;
     case PR_GET_DUMPABLE:
       return t.tg.dumpable ? 1 : 0;
+    case PR_SET_KEEPCAPS:
+      if (a.ulong(1) > 1n) return EINVAL;
+      t.keepCaps = a.ulong(1) === 1n;
+      return 0;
+    case PR_GET_KEEPCAPS:
+      return t.keepCaps ? 1 : 0;
+    case PR_CAPBSET_READ: {
+      const cap = a.ulong(1);
+      if (cap > BigInt(CAP_LAST_CAP)) return EINVAL;
+      return (t.creds.bounding >> cap) & 1n ? 1 : 0;
+    }
+    case PR_CAPBSET_DROP: {
+      const cap = a.ulong(1);
+      if (cap > BigInt(CAP_LAST_CAP)) return EINVAL;
+      if (!t.creds.hasCapability(CAP_SETPCAP)) return EPERM;
+      t.creds = t.creds.with({ bounding: t.creds.bounding & ~(1n << cap) });
+      return 0;
+    }
     case PR_SET_NO_NEW_PRIVS:
       return a.ulong(1) === 1n ? 0 : EINVAL;
     case PR_GET_NO_NEW_PRIVS:

@@ -37,6 +37,7 @@ import * as proc from "./sys-process.js";
 import * as sig from "./sys-signal.js";
 import * as life from "./sys-clone.js";
 import * as timer from "./sys-timer.js";
+import * as creds from "./sys-creds.js";
 import * as time from "./sys-time.js";
 
 const SPECS: ReadonlyArray<EntrySpec<Task>> = [
@@ -154,6 +155,17 @@ const SPECS: ReadonlyArray<EntrySpec<Task>> = [
   supported("getsid", proc.sysGetsid),
   supported("setsid", proc.sysSetsid),
   partial("setpgid", proc.sysSetpgid, "a child that has called execve is not refused (EACCES) yet"),
+  supported("setuid", creds.sysSetuid),
+  supported("setgid", creds.sysSetgid),
+  supported("setreuid", creds.sysSetreuid),
+  supported("setregid", creds.sysSetregid),
+  supported("setresuid", creds.sysSetresuid),
+  supported("setresgid", creds.sysSetresgid),
+  supported("setfsuid", creds.sysSetfsuid),
+  supported("setfsgid", creds.sysSetfsgid),
+  supported("setgroups", creds.sysSetgroups),
+  partial("capget", creds.sysCapget, "other processes' sets are read from their thread's credentials"),
+  supported("capset", creds.sysCapset),
   supported("getuid", sysGetuid),
   supported("geteuid", sysGeteuid),
   supported("getgid", sysGetgid),
@@ -163,7 +175,7 @@ const SPECS: ReadonlyArray<EntrySpec<Task>> = [
   supported("set_tid_address", sysSetTidAddress),
   partial("set_robust_list", sysSetRobustList, "bookkeeping only until futexes exist"),
   partial("arch_prctl", sysArchPrctl, "ARCH_SET_FS and ARCH_GET_FS; GS and CPUID controls are EINVAL"),
-  partial("prctl", sysPrctl, "names, parent-death signal, child subreaper, dumpable, no_new_privs; others EINVAL"),
+  partial("prctl", sysPrctl, "names, parent-death signal, child subreaper, dumpable, keepcaps, bounding set, no_new_privs; others EINVAL"),
   supported("uname", sysUname),
   supported("getrandom", sysGetrandom),
   supported("sched_yield", sysSchedYield),
