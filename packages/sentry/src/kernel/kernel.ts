@@ -15,7 +15,7 @@ import { Mount } from "../vfs/mount.js";
 import { MemoryManager } from "../mm/memory-manager.js";
 import { FutexManager } from "./futex.js";
 import { SyscallArgs } from "../syscalls/args.js";
-import { formatCall } from "../syscalls/strace.js";
+import { FORMAT_BEFORE, formatArgs, formatCall } from "../syscalls/strace.js";
 import type { SyscallTable, SyscallValue } from "../syscalls/table.js";
 import type { FdTable } from "../vfs/fd-table.js";
 import type { VirtualFilesystem } from "../vfs/vfs.js";
@@ -141,21 +141,22 @@ export class Kernel {
     const entry = this.syscalls.lookup(nr);
     const args = new SyscallArgs(raw);
     if (entry.handler === undefined) return this.traced(t, entry.name, args, entry.errno);
+    const shown = this.strace && FORMAT_BEFORE.has(entry.name) ? formatArgs(entry.name, args, 0, t.mm) : undefined;
     let r: SyscallValue | Promise<SyscallValue>;
     try {
       r = entry.handler(t, args);
     } catch (e) {
       return this.handlerThrew(t, entry.name, e);
     }
-    if (!(r instanceof Promise)) return this.traced(t, entry.name, args, r);
+    if (!(r instanceof Promise)) return this.traced(t, entry.name, args, r, shown);
     return r.then(
-      (v) => this.traced(t, entry.name, args, v),
+      (v) => this.traced(t, entry.name, args, v, shown),
       (e: unknown) => this.handlerThrew(t, entry.name, e),
     );
   }
 
-  private traced(t: Task, name: string, args: SyscallArgs, result: SyscallValue): SyscallValue {
-    if (this.strace) this.log?.info({ tid: t.tid }, formatCall(name, args, result, t.mm));
+  private traced(t: Task, name: string, args: SyscallArgs, result: SyscallValue, shown?: readonly string[]): SyscallValue {
+    if (this.strace) this.log?.info({ tid: t.tid }, formatCall(name, args, result, t.mm, shown));
     return result;
   }
 
