@@ -323,6 +323,7 @@ function procKernelOf(k: Kernel): ProcKernel {
     creds: () => t.creds,
     state: () => (t.tg.zombie ? "Z (zombie)" : t.tg.stopped ? "T (stopped)" : t.sleeping ? "S (sleeping)" : "R (running)"),
     threads: () => t.tg.tasks.size,
+    tids: () => [...t.tg.tasks].map((x) => x.tid).sort((a, b) => a - b),
     signals: () => {
       let ignored = 0n;
       let caught = 0n;

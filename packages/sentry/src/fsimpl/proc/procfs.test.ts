@@ -36,6 +36,7 @@ async function setup(): Promise<{ env: TestEnv; tasks: ProcTask[]; fdTable: FdTa
     vmSize: () => 8192,
     state: () => "S (sleeping)",
     threads: () => 1,
+    tids: () => [1],
     signals: () => ({ pending: 0n, shared: 0n, blocked: 1n << 9n, ignored: 1n << 12n, caught: 0n }),
   };
   const tasks = [task];
@@ -80,6 +81,8 @@ describe("procfs", () => {
     expect(status).toContain("State:\tS (sleeping)\n");
     expect(status).toContain("SigBlk:\t0000000000000200\nSigIgn:\t0000000000001000\n");
     expect(status).toMatch(/^CapEff:\t000001ffffffffff$/m);
+    expect(await cat(env, "/proc/1/task/1/status")).toBe(status);
+    expect(await cat(env, "/proc/1/task/1/comm")).toBe("init\n");
     const mounts = await cat(env, "/proc/1/mounts");
     expect(mounts).toBe("tmpfs / tmpfs rw 0 0\nproc /proc proc rw,nosuid,nodev,noexec 0 0\n");
     const d = ok(await env.vfs.openAt(env.ctx, AT_FDCWD, "/proc", O_RDONLY));
