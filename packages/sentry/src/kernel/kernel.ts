@@ -25,6 +25,7 @@ import { Limits } from "./limits.js";
 import { type FsContext, Task } from "./task.js";
 import { runTask } from "./task-run.js";
 import { Sessions } from "./sessions.js";
+import { UnixNamespace } from "../socket/unix.js";
 import { ThreadGroup, exitedStatus, signaledStatus } from "./thread-group.js";
 import { notifyParentOfExit, sendSignal } from "./task-signals.js";
 import { killInfo } from "./signals.js";
@@ -82,6 +83,8 @@ export class Kernel {
   readonly tasks = new Map<number, Task>();
   readonly threadGroups = new Map<number, ThreadGroup>();
   readonly sessions = new Sessions();
+  /** AF_UNIX names: the abstract namespace and bound socket files. */
+  readonly unix = new UnixNamespace();
   private nextTid = 1;
   /** A handler threw: the sandbox is failing loudly. */
   bug: SentryBug | undefined;

@@ -41,7 +41,7 @@ import type { SetStat, TimeSetting } from "../../vfs/stat.js";
 import type { SyscallArgs } from "../args.js";
 import type { SyscallValue } from "../table.js";
 import { copyInPath } from "./sys-file.js";
-import { iovecs, transferVectored } from "./sys-read-write.js";
+import { iovecs, raiseSigpipe, transferVectored } from "./sys-read-write.js";
 
 /** preadv/pwritev and their v2 forms (flags must be 0; offset -1 means the file offset). */
 async function vectored(t: Task, a: SyscallArgs, write: boolean, v2: boolean): Promise<SyscallValue> {
@@ -59,10 +59,14 @@ async function vectored(t: Task, a: SyscallArgs, write: boolean, v2: boolean): P
 export const sysPreadv = (t: Task, a: SyscallArgs) => vectored(t, a, false, false);
 export const sysPwritev = (t: Task, a: SyscallArgs) => vectored(t, a, true, false);
 export const sysPreadv2 = (t: Task, a: SyscallArgs) => vectored(t, a, false, true);
-export const sysPwritev2 = (t: Task, a: SyscallArgs) => vectored(t, a, true, true);
+export const sysPwritev2 = async (t: Task, a: SyscallArgs) => raiseSigpipe(t, await vectored(t, a, true, true));
 
 /** sendfile(2): copies through the sentry, at most 1 MiB per step. */
 export async function sysSendfile(t: Task, a: SyscallArgs): Promise<SyscallValue> {
+  return raiseSigpipe(t, await sendfile(t, a));
+}
+
+async function sendfile(t: Task, a: SyscallArgs): Promise<SyscallValue> {
   const out = t.fdTable.get(a.int(0));
   const inp = t.fdTable.get(a.int(1));
   if (out === undefined || inp === undefined) return EBADF;

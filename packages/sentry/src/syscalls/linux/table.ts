@@ -38,6 +38,7 @@ import * as sig from "./sys-signal.js";
 import * as life from "./sys-clone.js";
 import * as timer from "./sys-timer.js";
 import * as creds from "./sys-creds.js";
+import * as net from "./sys-socket.js";
 import * as time from "./sys-time.js";
 
 const SPECS: ReadonlyArray<EntrySpec<Task>> = [
@@ -140,6 +141,23 @@ const SPECS: ReadonlyArray<EntrySpec<Task>> = [
   supported("epoll_pwait", epoll.sysEpollPwait),
   supported("epoll_pwait2", epoll.sysEpollPwait2),
   partial("ioctl", sysIoctl, "generic requests, FIONREAD, and on host terminals termios, window size and job control; no pty devices yet"),
+  // Sockets
+  partial("socket", net.sysSocket, "AF_UNIX only (stream, datagram, seqpacket); other families are EAFNOSUPPORT until the netstack is wired in"),
+  partial("socketpair", net.sysSocketpair, "AF_UNIX only"),
+  supported("bind", net.sysBind),
+  supported("listen", net.sysListen),
+  supported("accept", net.sysAccept),
+  supported("accept4", net.sysAccept4),
+  supported("connect", net.sysConnect),
+  supported("sendto", net.sysSendto),
+  supported("recvfrom", net.sysRecvfrom),
+  partial("sendmsg", net.sysSendmsg, "SCM_RIGHTS and SCM_CREDENTIALS; one message of at most 16 MiB"),
+  partial("recvmsg", net.sysRecvmsg, "SCM_RIGHTS and SCM_CREDENTIALS (SO_PASSCRED)"),
+  supported("shutdown", net.sysShutdown),
+  supported("getsockname", net.sysGetsockname),
+  supported("getpeername", net.sysGetpeername),
+  partial("getsockopt", net.sysGetsockopt, "SOL_SOCKET: type, domain, protocol, error, buffers, passcred, peercred, acceptconn"),
+  partial("setsockopt", net.sysSetsockopt, "SOL_SOCKET: buffers, passcred, reuseaddr"),
   // Memory
   supported("brk", sysBrk),
   partial("mmap", sysMmap, "synthetic and device files (procfs, devfs) are mapped as private copies; shared writable mappings of them are ENODEV"),
