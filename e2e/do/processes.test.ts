@@ -7,7 +7,7 @@ import { BINARY, buildPrograms, native, sandboxed } from "./harness.js";
 
 let programs: ReturnType<typeof buildPrograms>;
 beforeAll(() => {
-  programs = buildPrograms(["signals", "processes", "mappings", "seals", "locks", "creds", "sockets"]);
+  programs = buildPrograms(["signals", "processes", "mappings", "seals", "locks", "creds", "sockets", "misc"]);
 });
 afterAll(() => programs.cleanup());
 
@@ -45,6 +45,10 @@ describe("C programs see Linux's process and signal semantics", () => {
 
   it("sockets: AF_UNIX pairs and named sockets, end of file, SIGPIPE, passed descriptors, credentials, errors", () => {
     expectSame([programs.path("sockets")]);
+  });
+
+  it("misc: nice and scheduling policies, affinity, copy_file_range, utimes, sync, mlock, chroot", () => {
+    expectSame([programs.path("misc")]);
   });
 });
 
@@ -146,6 +150,12 @@ describe("the sandbox's init is pid 1 of its own pid namespace", () => {
     const r = sandboxed(["/bin/sh", "-c", "kill -TERM $$; echo still alive as pid $$"]);
     expect(r.stdout).toBe("still alive as pid 1\n");
     expect(r.status).toBe(0);
+  });
+
+  it("has its own hostname: sethostname changes the sandbox's, never the host's", () => {
+    const r = sandboxed(["/usr/bin/python3", "-c", "import socket; socket.sethostname('renamed-inside'); print(socket.gethostname(), open('/proc/sys/kernel/hostname').read().strip())"]);
+    expect(r.stdout).toBe("renamed-inside renamed-inside\n");
+    expect(native(["/bin/hostname"]).stdout).not.toBe("renamed-inside\n");
   });
 
   it("adopts orphans: a grandchild whose parent exited sees ppid 1", () => {

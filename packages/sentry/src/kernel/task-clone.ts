@@ -130,6 +130,13 @@ export async function cloneTask(t: Task, req: CloneRequest): Promise<number | Li
   const fs = has(flags, CLONE_FS) ? t.fs : copyFsContext(t.fs);
   const child = new Task(kernel, tid, tg, context, mm, fdTable, fs, t.creds, t.name);
   child.signalMask = t.signalMask;
+  if (t.schedResetOnFork) {
+    child.nice = Math.max(t.nice, 0);
+  } else {
+    child.nice = t.nice;
+    child.schedPolicy = t.schedPolicy;
+    child.schedPriority = t.schedPriority;
+  }
   // A new thread starts without an alternate stack; a forked process keeps its copy of it.
   child.altStack = has(flags, CLONE_VM) && !has(flags, CLONE_VFORK) ? NO_ALT_STACK : t.altStack;
   if (has(flags, CLONE_CHILD_CLEARTID)) child.clearChildTid = req.childTid;

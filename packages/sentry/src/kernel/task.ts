@@ -62,6 +62,12 @@ export class Task implements VfsContext {
   restart: PendingRestart | undefined;
   /** What restart_syscall(2) continues (nanosleep's remaining time). */
   restartBlock: (() => SyscallValue | Promise<SyscallValue>) | undefined;
+  /** The nice value (-20..19; setpriority). */
+  nice = 0;
+  /** sched_setscheduler's policy, priority and SCHED_RESET_ON_FORK (recorded; the host schedules). */
+  schedPolicy = 0;
+  schedPriority = 0;
+  schedResetOnFork = false;
   /** prctl(PR_SET_KEEPCAPS): leaving uid 0 keeps the permitted capabilities. Cleared by execve. */
   keepCaps = false;
   /** prctl(PR_SET_PDEATHSIG): the signal this task gets when its parent process exits (0: none). */

@@ -10,6 +10,7 @@ import {
   AT_REMOVEDIR,
   AT_SYMLINK_FOLLOW,
   AT_SYMLINK_NOFOLLOW,
+  CAP_SYS_CHROOT,
   EBADF,
   EFAULT,
   EFBIG,
@@ -405,6 +406,52 @@ export async function sysFallocate(t: Task, a: SyscallArgs): Promise<SyscallValu
     }
   }
   if ((mode & FALLOC_FL_KEEP_SIZE) === 0 && end > size) return (await t.kernel.vfs.setStatFd(t, f, { size: Number(end) })) ?? 0;
+  return 0;
+}
+
+/**
+ * sync(2), syncfs(2), sync_file_range(2), fadvise64(2), readahead(2): hints and flushes. Data
+ * reaches the host through donated FDs as it is written (tmpfs has nothing to flush), so these
+ * only check their arguments.
+ */
+export const sysSync = (): SyscallValue => 0;
+
+export function sysSyncfs(t: Task, a: SyscallArgs): SyscallValue {
+  return t.fdTable.get(a.int(0)) === undefined ? EBADF : 0;
+}
+
+export function sysSyncFileRange(t: Task, a: SyscallArgs): SyscallValue {
+  const f = t.fdTable.get(a.int(0));
+  if (f === undefined) return EBADF;
+  if (a.long(1) < 0n || a.long(2) < 0n || (a.uint(3) & ~7) !== 0) return EINVAL;
+  return isReg(f.inode.mode) || isDir(f.inode.mode) ? 0 : ESPIPE;
+}
+
+export function sysFadvise64(t: Task, a: SyscallArgs): SyscallValue {
+  const f = t.fdTable.get(a.int(0));
+  if (f === undefined) return EBADF;
+  if ((f.inode.mode & S_IFMT) === S_IFIFO) return ESPIPE;
+  const advice = a.int(3);
+  if (advice < 0 || advice > 5 || a.long(2) < 0n) return EINVAL;
+  return 0;
+}
+
+export function sysReadahead(t: Task, a: SyscallArgs): SyscallValue {
+  const f = t.fdTable.get(a.int(0));
+  if (f === undefined || !f.readable) return EBADF;
+  return isReg(f.inode.mode) ? 0 : EINVAL;
+}
+
+/** chroot(2): needs CAP_SYS_CHROOT; the new root must be a searchable directory. */
+export async function sysChroot(t: Task, a: SyscallArgs): Promise<SyscallValue> {
+  const path = copyInPath(t, a.pointer(0));
+  if (isLinuxError(path)) return path;
+  const vd = await t.kernel.vfs.lookupAt(t, AT_FDCWD, path, true, false);
+  if (isLinuxError(vd)) return vd;
+  const ok = enterable(t, vd);
+  if (isLinuxError(ok)) return ok;
+  if (!t.creds.hasCapability(CAP_SYS_CHROOT)) return EPERM;
+  t.fs.root = ok;
   return 0;
 }
 

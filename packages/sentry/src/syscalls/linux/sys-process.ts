@@ -7,6 +7,7 @@ import {
   ARCH_SET_GS,
   EFAULT,
   CAP_LAST_CAP,
+  CAP_SYS_ADMIN,
   CAP_SETPCAP,
   EINVAL,
   EPERM,
@@ -131,6 +132,21 @@ export function sysUname(t: Task, a: SyscallArgs): SyscallValue {
   });
   return t.mm.copyOut(a.pointer(0), buf) ?? 0;
 }
+
+/** sethostname(2) and setdomainname(2): CAP_SYS_ADMIN; at most 64 bytes. */
+function setUtsName(t: Task, a: SyscallArgs, field: "hostname" | "domainname"): SyscallValue {
+  const len = a.int(1);
+  if (len < 0 || len > 64) return EINVAL;
+  if (!t.creds.hasCapability(CAP_SYS_ADMIN)) return EPERM;
+  const b = t.mm.copyIn(a.pointer(0), len);
+  if (isLinuxError(b)) return EFAULT;
+  const nul = b.indexOf(0);
+  t.kernel.uts[field] = Buffer.from(nul < 0 ? b : b.subarray(0, nul)).toString("latin1");
+  return 0;
+}
+
+export const sysSethostname = (t: Task, a: SyscallArgs): SyscallValue => setUtsName(t, a, "hostname");
+export const sysSetdomainname = (t: Task, a: SyscallArgs): SyscallValue => setUtsName(t, a, "domainname");
 
 /** prctl(2): the options programs use at start; others are EINVAL as on an old kernel. */
 export function sysPrctl(t: Task, a: SyscallArgs): SyscallValue {

@@ -39,6 +39,8 @@ import * as life from "./sys-clone.js";
 import * as timer from "./sys-timer.js";
 import * as creds from "./sys-creds.js";
 import * as net from "./sys-socket.js";
+import * as sched from "./sys-sched.js";
+import * as mm from "./sys-mm.js";
 import * as time from "./sys-time.js";
 
 const SPECS: ReadonlyArray<EntrySpec<Task>> = [
@@ -141,6 +143,34 @@ const SPECS: ReadonlyArray<EntrySpec<Task>> = [
   supported("epoll_pwait", epoll.sysEpollPwait),
   supported("epoll_pwait2", epoll.sysEpollPwait2),
   partial("ioctl", sysIoctl, "generic requests, FIONREAD, and on host terminals termios, window size and job control; no pty devices yet"),
+  supported("sync", file.sysSync),
+  supported("syncfs", file.sysSyncfs),
+  supported("sync_file_range", file.sysSyncFileRange),
+  partial("fadvise64", file.sysFadvise64, "advice is accepted and has no effect"),
+  partial("readahead", file.sysReadahead, "accepted; nothing is read ahead"),
+  partial("chroot", file.sysChroot, "changes the caller's root; the fs context is shared per CLONE_FS"),
+  supported("copy_file_range", misc.sysCopyFileRange),
+  supported("utimes", misc.sysUtimes),
+  supported("futimesat", misc.sysFutimesat),
+  supported("utime", misc.sysUtime),
+  // Scheduling
+  partial("getpriority", sched.sysGetpriority, "nice values are recorded; the host schedules"),
+  partial("setpriority", sched.sysSetpriority, "as getpriority"),
+  partial("sched_setscheduler", sched.sysSchedSetscheduler, "policies are recorded; no real-time scheduling"),
+  partial("sched_getscheduler", sched.sysSchedGetscheduler, "as sched_setscheduler"),
+  partial("sched_setparam", sched.sysSchedSetparam, "as sched_setscheduler"),
+  partial("sched_getparam", sched.sysSchedGetparam, "as sched_setscheduler"),
+  supported("sched_get_priority_max", sched.sysSchedGetPriorityMax),
+  supported("sched_get_priority_min", sched.sysSchedGetPriorityMin),
+  partial("sched_rr_get_interval", sched.sysSchedRrGetInterval, "SCHED_RR's slice is reported as 100 ms"),
+  partial("sched_setaffinity", sched.sysSchedSetaffinity, "accepted when the mask names a sandbox CPU; tasks are not pinned"),
+  partial("mlock", mm.sysMlock, "nothing is pinned in host memory"),
+  partial("mlock2", mm.sysMlock2, "as mlock"),
+  partial("munlock", mm.sysMlock, "as mlock"),
+  partial("mlockall", mm.sysMlockall, "as mlock"),
+  partial("munlockall", mm.sysMunlockall, "as mlock"),
+  supported("sethostname", proc.sysSethostname),
+  supported("setdomainname", proc.sysSetdomainname),
   // Sockets
   partial("socket", net.sysSocket, "AF_UNIX only (stream, datagram, seqpacket); other families are EAFNOSUPPORT until the netstack is wired in"),
   partial("socketpair", net.sysSocketpair, "AF_UNIX only"),
