@@ -138,6 +138,27 @@ describe("shells and Python run their children like the host does", () => {
   });
 });
 
+describe("CPU accounting", () => {
+  it("reports a process's, its threads' and its waited-for children's CPU time", () => {
+    const py = [
+      "import os, resource, time",
+      "def burn():",
+      "    for _ in range(20_000_000): pass  # pure computation: no system calls",
+      "burn()",
+      "me = resource.getrusage(resource.RUSAGE_SELF)",
+      "pid = os.fork()",
+      "if pid == 0:",
+      "    burn(); os._exit(0)",
+      "_, status, child = os.wait4(pid, 0)",
+      "kids = resource.getrusage(resource.RUSAGE_CHILDREN)",
+      "utime = int(open('/proc/self/stat').read().rsplit(')', 1)[1].split()[11])",
+      "print(me.ru_utime >= 0.1, child.ru_utime >= 0.1, kids.ru_utime >= 0.1, os.times().children_user > 0, utime >= 10, time.thread_time() >= 0.1)",
+    ].join("\n");
+    const r = sandboxed(["/usr/bin/python3", "-c", py]);
+    expect(r.stdout).toBe("True True True True True True\n");
+  });
+});
+
 describe("what the sandbox does not have yet", () => {
   it("answers EAFNOSUPPORT for network sockets (no network stack is wired in)", () => {
     const r = sandboxed(["/usr/bin/python3", "-c", "import socket, errno\ntry:\n  socket.socket(socket.AF_INET)\nexcept OSError as e:\n  print(errno.errorcode[e.errno])"]);

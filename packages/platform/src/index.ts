@@ -19,7 +19,8 @@ export type {
 export { rpcOverFd, rpcPair } from "./rpc.js";
 export { UnixListener, listenUnixAt } from "./unix-listener.js";
 export type { RpcOptions } from "./rpc.js";
-export type { AddressSpace, AppEvent, Context, Platform, SyscallArgs } from "./platform.js";
+export type { AddressSpace, AppEvent, Context, CpuUsage, Platform, SyscallArgs } from "./platform.js";
+export { NO_USAGE } from "./platform.js";
 export { PLATFORM_NAMES, PlatformUnavailableError, platformFor } from "./platform-for.js";
 export { PtracePlatform, stubPath } from "./ptrace/ptrace-platform.js";
 export type { PtraceOptions } from "./ptrace/ptrace-platform.js";

@@ -140,6 +140,9 @@ export interface NativeAddon extends PtraceAddon {
    */
   accept4(fd: number): number;
 
+  /** The CPU time (ns) host process `pid` has used, from its process CPU clock. */
+  cpuClockNs(pid: number): bigint;
+
   /** memfd_create(name, MFD_CLOEXEC): an anonymous memory file (for shared tmpfs mappings). */
   memfdCreate(name: string): number;
 

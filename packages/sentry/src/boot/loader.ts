@@ -323,6 +323,12 @@ function procKernelOf(k: Kernel): ProcKernel {
     creds: () => t.creds,
     state: () => (t.tg.zombie ? "Z (zombie)" : t.tg.stopped ? "T (stopped)" : t.sleeping ? "S (sleeping)" : "R (running)"),
     threads: () => t.tg.tasks.size,
+    cpuTicks: () => {
+      const tick = (ns: bigint) => Number(ns / 10_000_000n);
+      const self = t.tg.usage();
+      const kids = t.tg.childrenUsage;
+      return { utime: tick(self.user), stime: tick(self.system), cutime: tick(kids.user), cstime: tick(kids.system) };
+    },
     tids: () => [...t.tg.tasks].map((x) => x.tid).sort((a, b) => a - b),
     signals: () => {
       let ignored = 0n;

@@ -26,7 +26,7 @@ import { type FsContext, Task } from "./task.js";
 import { runTask } from "./task-run.js";
 import { Sessions } from "./sessions.js";
 import { UnixNamespace } from "../socket/unix.js";
-import { ThreadGroup, exitedStatus, signaledStatus } from "./thread-group.js";
+import { ThreadGroup, addUsage, exitedStatus, signaledStatus } from "./thread-group.js";
 import { notifyParentOfExit, sendSignal } from "./task-signals.js";
 import { killInfo } from "./signals.js";
 import { UtsNamespace } from "./uts.js";
@@ -205,6 +205,7 @@ export class Kernel {
     }
     t.vforkDone?.();
     t.vforkDone = undefined;
+    tg.deadUsage = addUsage(tg.deadUsage, t.context.cpuUsage());
     t.context.release();
     t.mm.release();
     if (tg.tasks.size > 0) return;
@@ -222,10 +223,14 @@ export class Kernel {
     if (tg.tgid === 1) this.killAll();
   }
 
-  /** Collects a zombie: its pid, process group and session membership go away. */
-  reap(tg: ThreadGroup): void {
+  /**
+   * Collects a zombie: its pid, process group and session membership go away. `waited`: its
+   * parent collected it with wait, so its CPU time counts among the parent's children's.
+   */
+  reap(tg: ThreadGroup, waited = false): void {
     if (tg.reaped) return;
     tg.reaped = true;
+    if (waited && tg.parent !== undefined) tg.parent.childrenUsage = addUsage(tg.parent.childrenUsage, addUsage(tg.deadUsage, tg.childrenUsage));
     tg.parent?.children.delete(tg);
     this.threadGroups.delete(tg.tgid);
     this.sessions.leave(tg);

@@ -36,6 +36,7 @@ async function setup(): Promise<{ env: TestEnv; tasks: ProcTask[]; fdTable: FdTa
     vmSize: () => 8192,
     state: () => "S (sleeping)",
     threads: () => 1,
+    cpuTicks: () => ({ utime: 7, stime: 3, cutime: 0, cstime: 0 }),
     tids: () => [1],
     signals: () => ({ pending: 0n, shared: 0n, blocked: 1n << 9n, ignored: 1n << 12n, caught: 0n }),
   };

@@ -53,6 +53,8 @@ export interface ProcTask {
   threads(): number;
   /** The thread ids of the process (/proc/<pid>/task). */
   tids(): number[];
+  /** CPU time in clock ticks: the process's own and its waited-for children's (stat fields 14-17). */
+  cpuTicks(): { utime: number; stime: number; cutime: number; cstime: number };
   /** Signal sets for status: pending (thread, process), blocked, ignored, caught. */
   signals(): { pending: bigint; shared: bigint; blocked: bigint; ignored: bigint; caught: bigint };
 }
@@ -244,9 +246,10 @@ function statusOf(t: ProcTask, tid: number): string {
 }
 
 function pidStat(t: ProcTask, tid: number = t.pid): string {
+  const c = t.cpuTicks();
   const fields = [
     tid, `(${t.comm()})`, t.state()[0], t.ppid, t.pgid(), t.sid(), 0, -1, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 20, 0, t.threads(), 0, 0, t.vmSize(), Math.ceil(t.vmSize() / 4096),
+    0, 0, 0, 0, c.utime, c.stime, c.cutime, c.cstime, 20, 0, t.threads(), 0, 0, t.vmSize(), Math.ceil(t.vmSize() / 4096),
   ];
   return `${fields.join(" ")}\n`;
 }
