@@ -95,9 +95,14 @@ export class Kernel {
     this.totalMemory = opts.totalMemory ?? 2 ** 31;
   }
 
-  /** A new process with one task and an empty address space (the loader fills it). */
+  /**
+   * A new process with one task and an empty address space (the loader fills it). Its
+   * `opts.fs` root and working directory each take a dentry reference (chdir moves the cwd's).
+   */
   newProcess(opts: NewProcessOptions): Task {
     const { addressSpace, context } = this.platform.newAddressSpace();
+    opts.fs.root.dentry.incRef();
+    opts.fs.cwd.dentry.incRef();
     const tid = this.allocTid();
     const tg = new ThreadGroup(tid, opts.parent, opts.limits);
     const t = new Task(this, tid, tg, context, new MemoryManager(addressSpace), opts.fdTable, opts.fs, opts.creds, opts.name);

@@ -519,18 +519,15 @@ export class VirtualFilesystem {
   }
 
   private moveInCache(oldDir: Dentry, oldName: string, oldChild: Dentry, newDir: Dentry, newName: string, newChild: Dentry | undefined, exchange: boolean): void {
-    oldDir.children.delete(oldName);
+    // Re-file oldDir only at the end: emptied half-way through, it could otherwise be evicted
+    // before the move completes. Attaching over newName kills a replaced newChild.
+    oldDir.detachChild(oldName, false);
     if (exchange && newChild !== undefined) {
-      newDir.children.delete(newName);
-      newChild.name = oldName;
-      newChild.parent = oldDir;
-      oldDir.children.set(oldName, newChild);
-    } else if (newChild !== undefined) {
-      newDir.removeChild(newName);
+      newDir.detachChild(newName, false);
+      oldDir.attachChild(oldName, newChild);
     }
-    oldChild.name = newName;
-    oldChild.parent = newDir;
-    newDir.children.set(newName, oldChild);
+    newDir.attachChild(newName, oldChild);
+    oldDir.refile();
   }
 
   // ------------------------------------------------------------------ reading names and attributes

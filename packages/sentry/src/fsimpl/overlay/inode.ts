@@ -111,6 +111,18 @@ export class OverlayInode implements Inode {
     return { ...s, ino: this.ino, devMajor: this.fs.devMajor, devMinor: this.fs.devMinor };
   }
 
+  /**
+   * The overlay's dentry for this inode was evicted or is gone: the layers may drop what they
+   * hold for the name (the gofer lower layer releases its handle). A lower inode is always the
+   * lower directory's child under this same name (directories with a lower layer are never
+   * renamed; a renamed file drops its lower inode).
+   */
+  evicted(dir: Inode, name: string): void {
+    if (!(dir instanceof OverlayInode)) return;
+    if (this.lower !== undefined && dir.lower !== undefined) this.lower.evicted?.(dir.lower, name);
+    if (this.upper !== undefined && dir.upper !== undefined) this.upper.evicted?.(dir.upper, name);
+  }
+
   async setStat(attrs: SetStat): Promise<void | LinuxError> {
     const e = await this.copyUp();
     if (e !== undefined) return e;
@@ -381,8 +393,12 @@ export class OverlayInode implements Inode {
     }
     child.parent = newDir;
     child.name = newName;
-    // A lower file now hidden under the new name must not be merged back in.
-    if (!childIsDir) child.lower = undefined;
+    // A lower file now hidden under the new name must not be merged back in (and the lower
+    // layer may drop what it holds for the old name).
+    if (!childIsDir) {
+      if (child.lower !== undefined && this.lower !== undefined) child.lower.evicted?.(this.lower, name);
+      child.lower = undefined;
+    }
   }
 
   // ---------------------------------------------------------------- merged listing

@@ -224,6 +224,13 @@ export function sysGetcwd(t: Task, a: SyscallArgs): SyscallValue {
   return t.mm.copyOut(a.pointer(0), bytes) ?? bytes.length;
 }
 
+/** Moves the task's working directory, which pins its dentry. */
+function setCwd(t: Task, vd: VirtualDentry): void {
+  vd.dentry.incRef();
+  t.fs.cwd.dentry.decRef();
+  t.fs.cwd = vd;
+}
+
 /** The new working directory must be a directory the task may search. */
 function enterable(t: Task, vd: VirtualDentry): VirtualDentry | LinuxError {
   const inode = vd.dentry.inode;
@@ -238,7 +245,7 @@ export async function sysChdir(t: Task, a: SyscallArgs): Promise<SyscallValue> {
   if (isLinuxError(vd)) return vd;
   const ok = enterable(t, vd);
   if (isLinuxError(ok)) return ok;
-  t.fs.cwd = ok;
+  setCwd(t, ok);
   return 0;
 }
 
@@ -247,7 +254,7 @@ export function sysFchdir(t: Task, a: SyscallArgs): SyscallValue {
   if (isLinuxError(f)) return f;
   const ok = enterable(t, f.vd);
   if (isLinuxError(ok)) return ok;
-  t.fs.cwd = ok;
+  setCwd(t, ok);
   return 0;
 }
 
