@@ -16,6 +16,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   runsc::InitFsSocket(env, exports);
   runsc::InitPtrace(env, exports);
   runsc::InitTracerWait(env, exports);
+  runsc::InitLaunch(env, exports);
+  runsc::InitSeccomp(env, exports);
   return exports;
 }
 

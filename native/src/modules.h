@@ -45,6 +45,12 @@ void InitFsSocket(Napi::Env env, Napi::Object exports);
 void InitPtrace(Napi::Env env, Napi::Object exports);
 void InitTracerWait(Napi::Env env, Napi::Object exports);
 
+// forkPivotHelper, execve, waitpid: starting a process confined in every thread (launch.cc).
+void InitLaunch(Napi::Env env, Napi::Object exports);
+
+// seccompSetFilter, seccompProbe (seccomp.cc).
+void InitSeccomp(Napi::Env env, Napi::Object exports);
+
 }  // namespace runsc
 
 #endif  // RUNSC_NATIVE_MODULES_H_
