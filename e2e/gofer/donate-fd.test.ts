@@ -85,7 +85,7 @@ describe("runsc-ts gofer", () => {
     fs.rmSync(path.join(root, "app.sock"));
   });
 
-  it("is confined: its own mount namespace, the root as '/', minimal capabilities, no_new_privs", async () => {
+  it("is confined in every thread: its own mount namespace, the root as '/', minimal capabilities, no_new_privs, seccomp", async () => {
     await mount(g.gofer).then((f) => f.release()); // serving, so confinement is done
     expect(fs.readlinkSync(`/proc/${g.pid}/ns/mnt`)).not.toBe(fs.readlinkSync("/proc/self/ns/mnt"));
     expect(fs.readdirSync(`/proc/${g.pid}/root`).sort()).toEqual(fs.readdirSync(root).sort());
@@ -107,6 +107,9 @@ describe("runsc-ts gofer", () => {
       expect(BigInt(`0x${statusField(g.pid, "CapInh", tid)}`), where).toBe(0n);
       expect(BigInt(`0x${statusField(g.pid, "CapAmb", tid)}`), where).toBe(0n);
       expect(statusField(g.pid, "NoNewPrivs", tid), where).toBe("1");
+      // Seccomp mode 2 (filter), with exactly the one filter the gofer installed (TSYNC).
+      expect(statusField(g.pid, "Seccomp", tid), where).toBe("2");
+      expect(statusField(g.pid, "Seccomp_filters", tid), where).toBe("1");
       expect(fs.readlinkSync(`/proc/${g.pid}/task/${tid}/ns/mnt`), where).toBe(goferNs);
       expect(goferNs).not.toBe(hostNs);
       // Its root and working directory are the mount root.

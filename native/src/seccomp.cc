@@ -33,6 +33,10 @@
 #include "fs_args.h"
 #include "modules.h"
 
+#ifndef SYS_fchmodat2
+#define SYS_fchmodat2 452  // x86-64, Linux 6.6 (as in fs_attr.cc), for headers that predate it
+#endif
+
 namespace runsc {
 
 namespace {
@@ -238,6 +242,8 @@ Napi::Value SeccompProbe(const Napi::CallbackInfo& info) {
 void InitSeccomp(Napi::Env env, Napi::Object exports) {
   exports.Set("seccompSetFilter", Napi::Function::New(env, SeccompSetFilter, "seccompSetFilter"));
   exports.Set("seccompProbe", Napi::Function::New(env, SeccompProbe, "seccompProbe"));
+  // System calls newer than the kernel headers abi is generated from, which the addon uses.
+  Constants(env, exports).Set("SYS_fchmodat2", Napi::Number::New(env, SYS_fchmodat2));
 }
 
 }  // namespace runsc

@@ -59,9 +59,11 @@ import {
   PR_CAP_AMBIENT_CLEAR_ALL,
   PR_GET_NO_NEW_PRIVS,
   PR_SET_NO_NEW_PRIVS,
+  SECCOMP_FILTER_FLAG_TSYNC,
 } from "@runsc-ts/abi";
 import { readSync, writeSync } from "node:fs";
-import { native, systemErrorFromErrno } from "@runsc-ts/platform";
+import { compileSeccompPolicy, native, systemErrorFromErrno } from "@runsc-ts/platform";
+import { goferSeccompPolicy } from "./seccomp-policy.js";
 import { errnoOfThrown } from "./errno.js";
 
 /** The logger the gofer writes to (a pino logger fits). */
@@ -240,10 +242,14 @@ function dropCapabilities(): void {
 }
 
 /**
- * The seccomp allowlist of host syscalls the gofer may make, installed with
- * SECCOMP_FILTER_FLAG_TSYNC so it binds every thread. Not written yet: a later issue fills it
- * in (the list is the native calls in native/src/fs*.cc plus what Node's event loop needs).
+ * Installs the seccomp allowlist of host system calls the gofer may make (seccomp-policy.ts)
+ * with SECCOMP_FILTER_FLAG_TSYNC, so that it binds every thread of the process.
+ *
+ * Preconditions: no_new_privs is set (stage 1 did it).
  */
 export function installSeccompFilter(log: GoferLogger): void {
-  log.debug({}, "seccomp allowlist not installed yet (not implemented)");
+  const program = compileSeccompPolicy(goferSeccompPolicy(process.pid));
+  const r = native.seccompSetFilter(program, SECCOMP_FILTER_FLAG_TSYNC);
+  if (r !== 0) throw new Error(`thread ${r} could not be synchronised to the seccomp filter`);
+  log.debug({ instructions: program.length / 8 }, "seccomp allowlist installed on every thread");
 }

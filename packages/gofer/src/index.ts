@@ -11,6 +11,7 @@ import { GoferServer } from "./server.js";
 export { ConfinementError, KEPT_CAPABILITIES, capabilityMask, confineAndExec, finishConfinement, installSeccompFilter, parsePivotHelper } from "./confine.js";
 export type { ConfineAndExecOptions, ConfineOptions, GoferLogger } from "./confine.js";
 export { GoferServer, FileImpl } from "./server.js";
+export { GOFER_ALLOWED, GOFER_FATAL, goferSeccompPolicy } from "./seccomp-policy.js";
 export { MAX_WALK_NAMES, checkName } from "./walk.js";
 
 export interface ServeGoferOptions {

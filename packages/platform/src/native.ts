@@ -45,6 +45,8 @@ export function systemErrorFromErrno(errno: number, syscall: string): SystemErro
 
 /** Constants compiled into the addon from the host's headers. */
 export interface NativeConstants {
+  /** fchmodat2(2)'s number (Linux 6.6), newer than the headers abi is generated from. */
+  readonly SYS_fchmodat2: number;
   readonly SOCK_STREAM: number;
   readonly SOCK_DGRAM: number;
   readonly SOCK_SEQPACKET: number;
