@@ -175,6 +175,9 @@ export class Kernel {
       return;
     }
     t.fdTable.closeAll();
+    // The process's FsContext (its own: newProcess took its references) lets its dentries go.
+    t.fs.root.dentry.decRef();
+    t.fs.cwd.dentry.decRef();
     t.mm.as.destroy();
     this.threadGroups.delete(tg.tgid);
     this.sessions.leave(tg);

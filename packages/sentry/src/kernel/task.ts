@@ -14,7 +14,12 @@ import type { Credentials } from "./auth/credentials.js";
 import type { Kernel } from "./kernel.js";
 import type { ThreadGroup } from "./thread-group.js";
 
-/** Where a task's paths start: its root (chroot) and working directory, and its umask. */
+/**
+ * Where a task's paths start: its root (chroot) and working directory, and its umask. An
+ * FsContext holds one dentry reference on each of `root` and `cwd` (vfs/dentry.ts: they are
+ * never evicted): whoever makes one takes them (Kernel.newProcess), whoever moves `cwd` moves
+ * its reference (chdir), and the last task using it drops them (Kernel.taskExited).
+ */
 export interface FsContext {
   root: VirtualDentry;
   cwd: VirtualDentry;
