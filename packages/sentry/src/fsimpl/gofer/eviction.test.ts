@@ -2,7 +2,7 @@ import * as nfs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { AT_FDCWD, O_CREAT, O_RDONLY, O_RDWR, isLinuxError } from "@runsc-ts/abi";
+import { AT_FDCWD, O_CREAT, O_RDONLY, O_RDWR, O_WRONLY, S_IFIFO, isLinuxError } from "@runsc-ts/abi";
 import type { Filesystem } from "../../vfs/filesystem.js";
 import { makeEnv, ok, type TestEnv } from "../../vfs/test-env.js";
 import { OverlayFilesystem } from "../overlay/filesystem.js";
@@ -120,6 +120,22 @@ describe.runIf(isRoot)("gofer dentry eviction", () => {
     expect([...fs.root.children.keys()]).toEqual(["a"]);
     expect([...(fs.root.children.get("a")?.children.keys() ?? [])]).toEqual(["b"]);
     expect(ok(await env.vfs.statAt(env.ctx, AT_FDCWD, "/a/b/kept", 0)).ino).toBe(before.ino);
+  });
+
+  it("keeps a FIFO's dentry while an open of it waits for its peer, so reader and writer meet", async () => {
+    const { fs } = await mountGofer(1);
+    const env = makeEnv({ fs });
+    nfs.mkdirSync(path.join(dir, "f"));
+    ok(await env.vfs.mknodAt(env.ctx, AT_FDCWD, "/f/p", S_IFIFO | 0o600, 0));
+    const reading = env.vfs.openAt(env.ctx, AT_FDCWD, "/f/p", O_RDONLY); // waits for a writer
+    await statAll(env, 30); // plenty of other names pass through the cache meanwhile
+    const w = ok(await env.vfs.openAt(env.ctx, AT_FDCWD, "/f/p", O_WRONLY));
+    const r = ok(await reading);
+    ok(await w.write(Buffer.from("through the pipe")));
+    const buf = new Uint8Array(32);
+    expect(Buffer.from(buf.subarray(0, ok(await r.read(buf)))).toString()).toBe("through the pipe");
+    w.decRef();
+    r.decRef();
   });
 
   it("releases an unlinked file's handle when its last open file closes", async () => {
