@@ -48,6 +48,12 @@ void InitTracerWait(Napi::Env env, Napi::Object exports);
 // ttyIoctl: vetted terminal ioctls on host FDs (tty.cc).
 void InitTty(Napi::Env env, Napi::Object exports);
 
+// forkPivotHelper, execve, waitpid: starting a process confined in every thread (launch.cc).
+void InitLaunch(Napi::Env env, Napi::Object exports);
+
+// seccompSetFilter, seccompProbe (seccomp.cc).
+void InitSeccomp(Napi::Env env, Napi::Object exports);
+
 }  // namespace runsc
 
 #endif  // RUNSC_NATIVE_MODULES_H_

@@ -32,3 +32,8 @@ export { loadStaticElf } from "./ptrace/static-elf.js";
 export type { LoadOptions, LoadedImage } from "./ptrace/static-elf.js";
 export { nativeBuildDir } from "./native.js";
 export type { PtraceAddon, PtraceConstants } from "./native.js";
+export { BpfAssembler, BpfError, Label, MAX_CONDITIONAL_JUMP } from "./seccomp/bpf.js";
+export type { Target } from "./seccomp/bpf.js";
+export { ALLOW, KILL_PROCESS, KILL_THREAD, TRAP, actionValue, compileSeccompPolicy, errnoAction } from "./seccomp/filter.js";
+export type { ArgCondition, ArgRule, SeccompAction, SeccompPolicy, SyscallEntry } from "./seccomp/filter.js";
+export type { SeccompProbeCall, SeccompProbeResult } from "./native.js";

@@ -22,7 +22,7 @@ import type { VirtualFilesystem } from "../vfs/vfs.js";
 import type { Credentials } from "./auth/credentials.js";
 import { type Clock, realtimeClock } from "./time.js";
 import { Limits } from "./limits.js";
-import { type FsContext, Task } from "./task.js";
+import { type FsContext, FsState, Task } from "./task.js";
 import { runTask } from "./task-run.js";
 import { Sessions } from "./sessions.js";
 import { UnixNamespace } from "../socket/unix.js";
@@ -101,12 +101,16 @@ export class Kernel {
     this.totalMemory = opts.totalMemory ?? 2 ** 31;
   }
 
-  /** A new process with one task and an empty address space (the loader fills it). */
+  /**
+   * A new process with one task and an empty address space (the loader fills it). Its root and
+   * working directory each take a dentry reference (FsState).
+   */
   newProcess(opts: NewProcessOptions): Task {
     const { addressSpace, context } = this.platform.newAddressSpace();
+    const fs = new FsState(opts.fs.root, opts.fs.cwd, opts.fs.umask);
     const tid = this.allocTid();
     const tg = new ThreadGroup(tid, opts.parent, { ...(opts.limits === undefined ? {} : { limits: opts.limits }), startTime: this.now() });
-    const t = new Task(this, tid, tg, context, new MemoryManager(addressSpace), opts.fdTable, opts.fs, opts.creds, opts.name);
+    const t = new Task(this, tid, tg, context, new MemoryManager(addressSpace), opts.fdTable, fs, opts.creds, opts.name);
     this.addTask(t);
     this.sessions.join(tg);
     return t;
@@ -208,6 +212,7 @@ export class Kernel {
     tg.deadUsage = addUsage(tg.deadUsage, t.context.cpuUsage());
     t.context.release();
     t.mm.release();
+    t.fs.release();
     if (tg.tasks.size > 0) return;
     t.fdTable.decRef();
     tg.timers.cancelAll();

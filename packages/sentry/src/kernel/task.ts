@@ -21,14 +21,65 @@ import { Interrupter } from "./waiter.js";
 
 /** Where a task's paths start: its root (chroot) and working directory, and its umask. */
 export interface FsContext {
-  root: VirtualDentry;
-  cwd: VirtualDentry;
+  readonly root: VirtualDentry;
+  readonly cwd: VirtualDentry;
   umask: number;
 }
 
-/** A copy of `fs` (clone without CLONE_FS, or execve unsharing it). */
-export function copyFsContext(fs: FsContext): FsContext {
-  return { root: fs.root, cwd: fs.cwd, umask: fs.umask };
+/**
+ * A task's FsContext, shared by the tasks cloned with CLONE_FS. It holds one dentry reference on
+ * each of `root` and `cwd` (vfs/dentry.ts: they are never evicted while held): chdir and chroot
+ * move them, and the last task using the context drops them (Kernel.taskExited).
+ */
+export class FsState implements FsContext {
+  private users = 1;
+  #root: VirtualDentry;
+  #cwd: VirtualDentry;
+
+  constructor(root: VirtualDentry, cwd: VirtualDentry, public umask: number) {
+    root.dentry.incRef();
+    cwd.dentry.incRef();
+    this.#root = root;
+    this.#cwd = cwd;
+  }
+
+  get root(): VirtualDentry {
+    return this.#root;
+  }
+
+  get cwd(): VirtualDentry {
+    return this.#cwd;
+  }
+
+  setRoot(vd: VirtualDentry): void {
+    vd.dentry.incRef();
+    this.#root.dentry.decRef();
+    this.#root = vd;
+  }
+
+  setCwd(vd: VirtualDentry): void {
+    vd.dentry.incRef();
+    this.#cwd.dentry.decRef();
+    this.#cwd = vd;
+  }
+
+  /** clone(CLONE_FS): one more task shares this context. */
+  share(): FsState {
+    this.users++;
+    return this;
+  }
+
+  /** clone without CLONE_FS: a copy with references of its own. */
+  copy(): FsState {
+    return new FsState(this.#root, this.#cwd, this.umask);
+  }
+
+  /** A task stopped using the context; the last one drops the references. */
+  release(): void {
+    if (--this.users > 0) return;
+    this.#root.dentry.decRef();
+    this.#cwd.dentry.decRef();
+  }
 }
 
 /** A syscall that returned a restart code, waiting for signal delivery to decide its fate. */
@@ -89,7 +140,7 @@ export class Task implements VfsContext {
     public context: Context,
     public mm: MemoryManager,
     public fdTable: FdTable,
-    public fs: FsContext,
+    public fs: FsState,
     public creds: Credentials,
     name: string,
   ) {

@@ -267,7 +267,7 @@ export async function sysChdir(t: Task, a: SyscallArgs): Promise<SyscallValue> {
   if (isLinuxError(vd)) return vd;
   const ok = enterable(t, vd);
   if (isLinuxError(ok)) return ok;
-  t.fs.cwd = ok;
+  t.fs.setCwd(ok);
   return 0;
 }
 
@@ -276,7 +276,7 @@ export function sysFchdir(t: Task, a: SyscallArgs): SyscallValue {
   if (isLinuxError(f)) return f;
   const ok = enterable(t, f.vd);
   if (isLinuxError(ok)) return ok;
-  t.fs.cwd = ok;
+  t.fs.setCwd(ok);
   return 0;
 }
 
@@ -451,7 +451,7 @@ export async function sysChroot(t: Task, a: SyscallArgs): Promise<SyscallValue> 
   const ok = enterable(t, vd);
   if (isLinuxError(ok)) return ok;
   if (!t.creds.hasCapability(CAP_SYS_CHROOT)) return EPERM;
-  t.fs.root = ok;
+  t.fs.setRoot(ok);
   return 0;
 }
 
