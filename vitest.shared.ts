@@ -10,9 +10,15 @@ import { defineConfig, type UserConfig } from "vitest/config";
 const root = fileURLToPath(new URL(".", import.meta.url));
 const packages = ["abi", "proto", "platform", "gofer", "netstack", "sentry", "runsc"];
 
-export const workspaceAliases = Object.fromEntries(
-  packages.map((p) => [`@runsc-ts/${p}`, `${root}packages/${p}/src/index.ts`]),
-);
+/** Subpath exports (package.json "exports"), by package: subpath -> source file. */
+const subpaths: Record<string, Record<string, string>> = { sentry: { oci: "oci/spec.ts" } };
+
+export const workspaceAliases = [
+  ...Object.entries(subpaths).flatMap(([p, subs]) =>
+    Object.entries(subs).map(([sub, file]) => ({ find: new RegExp(`^@runsc-ts/${p}/${sub}$`), replacement: `${root}packages/${p}/src/${file}` })),
+  ),
+  ...packages.map((p) => ({ find: new RegExp(`^@runsc-ts/${p}$`), replacement: `${root}packages/${p}/src/index.ts` })),
+];
 
 export function projectConfig(name: string, extra: UserConfig["test"] = {}): UserConfig {
   return defineConfig({

@@ -6,7 +6,6 @@
 import { Command, CommanderError } from "commander";
 import type { CliIo, CommandContext, Invocation, Invoke } from "./command.js";
 import { COMMANDS } from "./commands/index.js";
-import { formatReport, linuxSyscalls } from "@runsc-ts/sentry";
 import { CliError, ExitStatus, oneLine } from "./errors.js";
 import { type GlobalOptions, addGlobalOptions, readGlobalOptions } from "./global-options.js";
 import { OptionValuesReader } from "./input.js";
@@ -62,6 +61,8 @@ export async function runCli(argv: readonly string[], options: RunCliOptions): P
   const { io } = options;
   // `runsc-ts help syscalls`: the compatibility report, from the syscall table itself.
   if (argv.length === 2 && argv[0] === "help" && argv[1] === "syscalls") {
+    // Loaded here only: every other command starts faster without the sentry's modules.
+    const { formatReport, linuxSyscalls } = await import("@runsc-ts/sentry");
     io.stdout(formatReport(linuxSyscalls()));
     return 0;
   }

@@ -2,7 +2,6 @@ import { CliError } from "../errors.js";
 import { defineCommand } from "../command.js";
 import type { Fd } from "../flags.js";
 import { isFd, isFdArray, isString } from "../input.js";
-import { runBoot } from "../sandbox/boot.js";
 import { INTERNAL_GROUP, absolute, containerIdArgument, fdListOption, fdOption } from "./common.js";
 
 /**
@@ -66,5 +65,6 @@ export const boot = defineCommand<BootArgs>({
     }
     return args;
   },
-  run: runBoot,
+  // Loaded when the command runs: the sentry's modules cost every other command their start time.
+  run: async (ctx, args) => (await import("../sandbox/boot.js")).runBoot(ctx, args),
 });

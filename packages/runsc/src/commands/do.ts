@@ -2,7 +2,6 @@ import { Argument, Option } from "commander";
 import { defineCommand } from "../command.js";
 import { type NetworkMode, NETWORK_MODES } from "../global-options.js";
 import { isString, isStringArray, oneOf } from "../input.js";
-import { runDo } from "../sandbox/do.js";
 import { envOption } from "./common.js";
 
 export interface DoArgs {
@@ -38,5 +37,5 @@ export const do_ = defineCommand<DoArgs>({
     env: input.list("env", isStringArray),
     network: input.optionalOption("network", oneOf(NETWORK_MODES)),
   }),
-  run: runDo,
+  run: async (ctx, args) => (await import("../sandbox/do.js")).runDo(ctx, args),
 });

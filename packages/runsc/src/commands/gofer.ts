@@ -1,5 +1,4 @@
 import { Option } from "commander";
-import { ConfinementError, parsePivotHelper, serveGofer } from "@runsc-ts/gofer";
 import { defineCommand } from "../command.js";
 import { CliError } from "../errors.js";
 import type { Fd } from "../flags.js";
@@ -17,7 +16,7 @@ export interface GoferArgs {
   /** Developer flag: serve without confinement (tests as non-root). Never for real sandboxes. */
   readonly unconfined: boolean;
   /** Internal (confinement stage 2, set by the gofer itself when it re-execs): "PID:FD". */
-  readonly pivotHelper: { readonly pid: number; readonly fd: number } | undefined;
+  readonly pivotHelper: string | undefined;
 }
 
 export const gofer = defineCommand<GoferArgs>({
@@ -37,11 +36,18 @@ export const gofer = defineCommand<GoferArgs>({
     ioFd: input.option("ioFd", isFd),
     readOnly: input.flag("ro"),
     unconfined: input.flag("unconfined"),
-    pivotHelper: pivotHelperOf(input.optionalOption("pivotHelper", isString)),
+    pivotHelper: input.optionalOption("pivotHelper", isString),
   }),
   // Confines itself (refusing to serve if it cannot, unless --unconfined), then serves
   // gofer.capnp on --io-fd until the sandbox closes the connection.
   async run(ctx, args) {
+    // The gofer package is loaded here: other commands do not pay for its modules at start.
+    const { ConfinementError, parsePivotHelper, serveGofer } = await import("@runsc-ts/gofer");
+    let pivotHelper: { pid: number; fd: number } | undefined;
+    if (args.pivotHelper !== undefined) {
+      pivotHelper = parsePivotHelper(args.pivotHelper);
+      if (pivotHelper === undefined) throw new CliError(`gofer: --pivot-helper must be PID:FD, got ${JSON.stringify(args.pivotHelper)}`);
+    }
     try {
       await serveGofer({
         root: args.root,
@@ -49,7 +55,7 @@ export const gofer = defineCommand<GoferArgs>({
         readOnly: args.readOnly,
         log: ctx.log,
         unconfined: args.unconfined,
-        ...(args.pivotHelper === undefined ? { reexec: reexecSelf() } : { pivotHelper: args.pivotHelper }),
+        ...(pivotHelper === undefined ? { reexec: reexecSelf() } : { pivotHelper }),
       });
     } catch (e) {
       if (e instanceof ConfinementError) {
@@ -59,13 +65,6 @@ export const gofer = defineCommand<GoferArgs>({
     }
   },
 });
-
-function pivotHelperOf(value: string | undefined): GoferArgs["pivotHelper"] {
-  if (value === undefined) return undefined;
-  const h = parsePivotHelper(value);
-  if (h === undefined) throw new CliError(`gofer: --pivot-helper must be PID:FD, got ${JSON.stringify(value)}`);
-  return h;
-}
 
 /** This very command line again, for confinement stage 2 (see packages/gofer/src/confine.ts). */
 function reexecSelf(): { execPath: string; argv: (pivotHelper: string) => string[]; env: string[] } {

@@ -8,7 +8,8 @@ import { spawn } from "node:child_process";
 import { constants as osConstants } from "node:os";
 import { fileURLToPath } from "node:url";
 import { native } from "@runsc-ts/platform";
-import { OCI_VERSION } from "@runsc-ts/sentry";
+// The spec module alone: `do` never loads the sentry itself (its children do).
+import { OCI_VERSION } from "@runsc-ts/sentry/oci";
 import type { CommandContext } from "../command.js";
 import type { DoArgs } from "../commands/do.js";
 import { ExitStatus } from "../errors.js";
