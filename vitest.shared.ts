@@ -5,7 +5,7 @@
 // Workspace packages resolve to their TypeScript sources, so a test never runs against a stale
 // dist/. Built output is only used at run time by real processes (the runsc-ts binary).
 import { fileURLToPath } from "node:url";
-import { defineConfig, type UserConfig } from "vitest/config";
+import { defineConfig, type ViteUserConfig } from "vitest/config";
 
 const root = fileURLToPath(new URL(".", import.meta.url));
 const packages = ["abi", "proto", "platform", "gofer", "netstack", "sentry", "runsc"];
@@ -20,7 +20,7 @@ export const workspaceAliases = [
   ...packages.map((p) => ({ find: new RegExp(`^@runsc-ts/${p}$`), replacement: `${root}packages/${p}/src/index.ts` })),
 ];
 
-export function projectConfig(name: string, extra: UserConfig["test"] = {}): UserConfig {
+export function projectConfig(name: string, extra: ViteUserConfig["test"] = {}): ViteUserConfig {
   return defineConfig({
     resolve: { alias: workspaceAliases },
     test: {

@@ -18,7 +18,7 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
-function statusField(pid: number, name: string, tid = pid): string {
+function statusField(pid: number, name: string, tid: number | string = pid): string {
   const line = fs
     .readFileSync(`/proc/${pid}/task/${tid}/status`, "utf8")
     .split("\n")
