@@ -7,7 +7,7 @@ import { BINARY, buildPrograms, native, sandboxed } from "./harness.js";
 
 let programs: ReturnType<typeof buildPrograms>;
 beforeAll(() => {
-  programs = buildPrograms(["signals", "processes", "mappings", "seals", "locks", "creds", "sockets", "misc"]);
+  programs = buildPrograms(["signals", "processes", "mappings", "seals", "locks", "creds", "sockets", "misc", "fdtimers"]);
 });
 afterAll(() => programs.cleanup());
 
@@ -49,6 +49,10 @@ describe("C programs see Linux's process and signal semantics", () => {
 
   it("misc: nice and scheduling policies, affinity, copy_file_range, utimes, sync, mlock, chroot", () => {
     expectSame([programs.path("misc")]);
+  });
+
+  it("fdtimers: timerfd expirations with epoll and blocking reads, signalfd for kills and SIGCHLD", () => {
+    expectSame([programs.path("fdtimers")]);
   });
 });
 

@@ -100,6 +100,7 @@ export function sendSignal(target: Task | ThreadGroup, info: SignalInfo, opts: S
   }
   const queue = task?.pending ?? tg.pending;
   if (!queue.enqueue(info)) return;
+  tg.signalQueue.notify(1 /* EPOLLIN */);
   if (task !== undefined) {
     if (!blocked(task)) wakeForSignal(task);
     return;

@@ -36,6 +36,8 @@ export class ThreadGroup {
   readonly pending = new PendingSignals();
   /** The signal the parent gets when this process exits (SIGCHLD; 0 for none). */
   exitSignal: number;
+  /** Notified (EPOLLIN) whenever a signal is queued for the process or one of its threads (signalfd). */
+  readonly signalQueue = new WaitQueue();
   /** The parent's wait(2) sleeps here; notified when a child exits, stops or continues. */
   readonly childEvents = new WaitQueue();
   /** Job control: stopped by SIGSTOP/SIGTSTP/SIGTTIN/SIGTTOU until SIGCONT. */

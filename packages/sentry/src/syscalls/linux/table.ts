@@ -41,6 +41,7 @@ import * as creds from "./sys-creds.js";
 import * as net from "./sys-socket.js";
 import * as sched from "./sys-sched.js";
 import * as mm from "./sys-mm.js";
+import * as tfd from "./sys-timerfd.js";
 import * as time from "./sys-time.js";
 
 const SPECS: ReadonlyArray<EntrySpec<Task>> = [
@@ -127,6 +128,11 @@ const SPECS: ReadonlyArray<EntrySpec<Task>> = [
   supported("msync", misc.sysMsync),
   supported("mincore", misc.sysMincore),
   partial("personality", misc.sysPersonality, "PER_LINUX only"),
+  supported("timerfd_create", tfd.sysTimerfdCreate),
+  partial("timerfd_settime", tfd.sysTimerfdSettime, "TFD_TIMER_CANCEL_ON_SET is accepted; the clock is never set"),
+  supported("timerfd_gettime", tfd.sysTimerfdGettime),
+  partial("signalfd", tfd.sysSignalfd, "reads the creating thread's and its process's signals, whoever reads"),
+  partial("signalfd4", tfd.sysSignalfd4, "as signalfd"),
   supported("eventfd", sysEventfd),
   supported("eventfd2", sysEventfd2),
   supported("memfd_create", sysMemfdCreate),
