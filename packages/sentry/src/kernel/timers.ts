@@ -113,7 +113,7 @@ export const MAX_POSIX_TIMERS = 4096;
 /** A process's timers. */
 export class ProcessTimers {
   real: IntervalTimer | undefined;
-  /** ITIMER_VIRTUAL and ITIMER_PROF: recorded and reported, but they never expire (no CPU accounting). */
+  /** ITIMER_VIRTUAL and ITIMER_PROF: recorded and reported, but they never expire (CPU time is not sampled). */
   readonly cpu = new Map<number, TimerSetting>();
   readonly posix = new Map<number, PosixTimer>();
   private nextId = 0;

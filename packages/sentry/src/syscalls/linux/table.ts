@@ -274,7 +274,7 @@ const SPECS: ReadonlyArray<EntrySpec<Task>> = [
   supported("pause", sig.sysPause),
   supported("restart_syscall", sig.sysRestartSyscall),
   supported("alarm", timer.sysAlarm),
-  partial("setitimer", timer.sysSetitimer, "ITIMER_VIRTUAL and ITIMER_PROF are recorded but never expire (no per-process CPU accounting)"),
+  partial("setitimer", timer.sysSetitimer, "ITIMER_VIRTUAL and ITIMER_PROF are recorded but never expire (CPU time is not sampled as tasks run)"),
   partial("getitimer", timer.sysGetitimer, "as setitimer"),
   partial("timer_create", timer.sysTimerCreate, "CLOCK_REALTIME, CLOCK_MONOTONIC and CLOCK_BOOTTIME; CPU-time and alarm clocks are EINVAL"),
   supported("timer_settime", timer.sysTimerSettime),
