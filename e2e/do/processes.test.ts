@@ -142,6 +142,19 @@ describe("shells and Python run their children like the host does", () => {
   });
 });
 
+describe("procfs", () => {
+  it("has the files programs read, as the host has them", () => {
+    const files = [
+      "self/mountinfo", "self/limits", "self/oom_score_adj", "self/loginuid", "self/cgroup", "self/statm", "self/status",
+      "self/task", "sys/kernel/pid_max", "sys/fs/file-max", "sys/vm/overcommit_memory", "sys/net/core/somaxconn",
+      "sys/kernel/random/uuid", "sys/kernel/random/boot_id", "loadavg", "stat", "cmdline", "devices", "swaps",
+      "partitions", "sys/kernel/ngroups_max", "sys/kernel/threads-max", "self/personality", "sys/kernel/cap_last_cap",
+    ];
+    const script = files.map((f) => `test -e /proc/${f} && echo "has ${f}" || echo "no ${f}"`).join("; ");
+    expectSame(["/bin/sh", "-c", script]);
+  });
+});
+
 describe("CPU accounting", () => {
   it("reports a process's, its threads' and its waited-for children's CPU time", () => {
     const py = [

@@ -323,6 +323,14 @@ function procKernelOf(k: Kernel): ProcKernel {
     creds: () => t.creds,
     state: () => (t.tg.zombie ? "Z (zombie)" : t.tg.stopped ? "T (stopped)" : t.sleeping ? "S (sleeping)" : "R (running)"),
     threads: () => t.tg.tasks.size,
+    limits: () => Array.from({ length: 16 }, (_, r) => {
+      const l = t.tg.limits.get(r);
+      return isLinuxError(l) ? ([0n, 0n] as const) : ([l.cur, l.max] as const);
+    }),
+    oomScoreAdj: () => t.tg.oomScoreAdj,
+    setOomScoreAdj: (v) => {
+      t.tg.oomScoreAdj = v;
+    },
     cpuTicks: () => {
       const tick = (ns: bigint) => Number(ns / 10_000_000n);
       const self = t.tg.usage();
@@ -349,6 +357,11 @@ function procKernelOf(k: Kernel): ProcKernel {
     cpus: k.cpus,
     totalMemory: k.totalMemory,
     hostname: () => k.uts.hostname,
+    setHostname: (name) => {
+      if (name.length > 64) return abi.EINVAL;
+      k.uts.hostname = name;
+      return undefined;
+    },
     release: UNAME.release,
     version: UNAME.version,
     uptime: () => Number(process.hrtime.bigint() - k.bootTime) / 1e9,

@@ -124,6 +124,7 @@ export async function cloneTask(t: Task, req: CloneRequest): Promise<number | Li
     if (has(flags, CLONE_CLEAR_SIGHAND)) handlers.resetForExec();
     const parent = has(flags, CLONE_PARENT) ? t.tg.parent : t.tg;
     tg = new ThreadGroup(tid, parent, { limits: new Limits(t.tg.limits), handlers, exitSignal: req.exitSignal, startTime: kernel.now() });
+    tg.oomScoreAdj = t.tg.oomScoreAdj;
   }
   const fdTable = has(flags, CLONE_FILES) ? t.fdTable : t.fdTable.fork(() => tg.limits.cur(RLIMIT_NOFILE));
   if (has(flags, CLONE_FILES)) fdTable.incRef();

@@ -54,6 +54,8 @@ export class ThreadGroup {
   readonly timers = new ProcessTimers();
   /** prctl(PR_SET_CHILD_SUBREAPER): orphaned descendants are reparented here, not to init. */
   childSubreaper = false;
+  /** /proc/[pid]/oom_score_adj (recorded; inherited by children). */
+  oomScoreAdj = 0;
   /** prctl(PR_SET_DUMPABLE). */
   dumpable = true;
   /** Whether the process has called execve (setpgid on it is then EACCES). */

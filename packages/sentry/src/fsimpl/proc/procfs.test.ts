@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { AT_FDCWD, EACCES, ENOENT, EPERM, O_CREAT, O_RDONLY, O_WRONLY, isLinuxError } from "@runsc-ts/abi";
+import { AT_FDCWD, EACCES, EINVAL, ENOENT, EPERM, O_CREAT, O_RDONLY, O_TRUNC, O_WRONLY, isLinuxError } from "@runsc-ts/abi";
 import { Credentials } from "../../kernel/auth/credentials.js";
 import { FdTable } from "../../vfs/fd-table.js";
 import { parseDirents64 } from "../../vfs/file-description.js";
@@ -22,6 +22,7 @@ async function setup(): Promise<{ env: TestEnv; tasks: ProcTask[]; fdTable: FdTa
   ok(await env.vfs.mkdirAt(env.ctx, AT_FDCWD, "/work", 0o755));
   const fdTable = new FdTable();
   const cwd = ok(await env.vfs.lookupAt(env.ctx, AT_FDCWD, "/work", true, false));
+  let oom = 0;
   const task: ProcTask = {
     pid: 1, ppid: 0, pgid: () => 1, sid: () => 1,
     comm: () => "init",
@@ -38,6 +39,11 @@ async function setup(): Promise<{ env: TestEnv; tasks: ProcTask[]; fdTable: FdTa
     threads: () => 1,
     cpuTicks: () => ({ utime: 7, stime: 3, cutime: 0, cstime: 0 }),
     tids: () => [1],
+    limits: () => Array.from({ length: 16 }, () => [1024n, 0xffff_ffff_ffff_ffffn] as const),
+    oomScoreAdj: () => oom,
+    setOomScoreAdj: (v: number) => {
+      oom = v;
+    },
     signals: () => ({ pending: 0n, shared: 0n, blocked: 1n << 9n, ignored: 1n << 12n, caught: 0n }),
   };
   const tasks = [task];
@@ -46,6 +52,7 @@ async function setup(): Promise<{ env: TestEnv; tasks: ProcTask[]; fdTable: FdTa
     cpus: 2,
     totalMemory: 1 << 30,
     hostname: () => "sandbox",
+    setHostname: () => undefined,
     release: "6.1.0",
     version: "#1 SMP",
     uptime: () => 12.5,
@@ -138,6 +145,36 @@ describe("procfs: per-process and system files", () => {
     expect(await cat(env, "/proc/meminfo")).toMatch(/^MemTotal:\s+1048576 kB$/m);
     expect((await cat(env, "/proc/cpuinfo")).match(/^processor\s+:/gm)).toHaveLength(2);
     expect(await cat(env, "/proc/stat")).toMatch(/^cpu1 /m);
+  });
+
+  it("serves mountinfo, limits, namespaces and the /proc/sys values programs read", async () => {
+    const { env } = await setup();
+    expect(await cat(env, "/proc/1/mountinfo")).toMatch(/^\d+ \d+ \d+:\d+ \/ \/ rw,relatime - \S+ \S+ rw$/m);
+    const limits = (await cat(env, "/proc/1/limits")).split("\n");
+    expect(limits[0]).toMatch(/^Limit\s+Soft Limit\s+Hard Limit\s+Units/);
+    expect(limits[1]).toMatch(/^Max cpu time\s+1024\s+unlimited\s+seconds/);
+    expect(limits).toHaveLength(18);
+    expect(await env.vfs.readlinkAt(env.ctx, AT_FDCWD, "/proc/1/ns/pid")).toMatch(/^pid:\[\d+\]$/);
+    expect(await cat(env, "/proc/sys/kernel/pid_max")).toBe("4194304\n");
+    expect(await cat(env, "/proc/sys/kernel/random/uuid")).not.toBe(await cat(env, "/proc/sys/kernel/random/uuid"));
+    expect(await cat(env, "/proc/sys/kernel/random/boot_id")).toBe(await cat(env, "/proc/sys/kernel/random/boot_id"));
+  });
+
+  it("takes oom_score_adj writes within -1000..1000 and ignores O_TRUNC", async () => {
+    const { env } = await setup();
+    const write = async (text: string) => {
+      const f = ok(await env.vfs.openAt(env.ctx, AT_FDCWD, "/proc/1/oom_score_adj", O_WRONLY | O_TRUNC));
+      const r = await f.write(Buffer.from(text));
+      f.decRef();
+      return r;
+    };
+    expect(await write("-500\n")).toBe(5);
+    expect(await cat(env, "/proc/1/oom_score_adj")).toBe("-500\n");
+    expect(await write("1001")).toBe(EINVAL);
+    expect(await write("garbage")).toBe(EINVAL);
+    expect(await cat(env, "/proc/1/oom_score_adj")).toBe("-500\n");
+    const ro = await env.vfs.openAt(env.ctx, AT_FDCWD, "/proc/1/limits", O_WRONLY);
+    expect(ro).toBe(EACCES);
   });
 });
 

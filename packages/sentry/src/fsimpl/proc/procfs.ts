@@ -13,7 +13,8 @@
  * Not there yet: /proc/<pid>/{maps,stat,statm,environ,exe,task/,ns/,...}, meminfo, cpuinfo,
  * stat, and write support in /proc/sys.
  */
-import { ENOENT, type LinuxError } from "@runsc-ts/abi";
+import { randomUUID } from "node:crypto";
+import { CAP_LAST_CAP, EINVAL, ENOENT, type LinuxError } from "@runsc-ts/abi";
 import type { Credentials } from "../../kernel/auth/credentials.js";
 import { realtimeClock, type Clock } from "../../kernel/time.js";
 import { PROC_SUPER_MAGIC } from "../../vfs/constants.js";
@@ -24,7 +25,7 @@ import type { VirtualDentry } from "../../vfs/mount.js";
 import type { VirtualFilesystem } from "../../vfs/vfs.js";
 import { MAX_PIPE_SIZE } from "../pipe/pipe.js";
 import { NR_OPEN } from "../../vfs/fd-table.js";
-import { SyntheticDir, SyntheticFile, SyntheticFilesystem, SyntheticSymlink } from "./synthetic.js";
+import { SyntheticDir, SyntheticFile, SyntheticFilesystem, SyntheticSymlink, WritableSyntheticFile } from "./synthetic.js";
 
 /** What procfs needs to know about one process (thread group). */
 export interface ProcTask {
@@ -53,6 +54,11 @@ export interface ProcTask {
   threads(): number;
   /** The thread ids of the process (/proc/<pid>/task). */
   tids(): number[];
+  /** Resource limits, by RLIMIT_* number: [soft, hard] (RLIM_INFINITY as "unlimited"). */
+  limits(): ReadonlyArray<readonly [bigint, bigint]>;
+  /** /proc/<pid>/oom_score_adj: read, and set (-1000..1000). */
+  oomScoreAdj(): number;
+  setOomScoreAdj(v: number): void;
   /** CPU time in clock ticks: the process's own and its waited-for children's (stat fields 14-17). */
   cpuTicks(): { utime: number; stime: number; cutime: number; cstime: number };
   /** Signal sets for status: pending (thread, process), blocked, ignored, caught. */
@@ -63,6 +69,8 @@ export interface ProcTask {
 export interface ProcKernel {
   readonly vfs: VirtualFilesystem;
   hostname(): string;
+  /** Writing /proc/sys/kernel/hostname (EINVAL past 64 bytes). */
+  setHostname(name: string): LinuxError | undefined;
   /** uname -r */
   readonly release: string;
   /** uname -v */
@@ -80,6 +88,51 @@ export interface ProcKernel {
   filesystems(): readonly (readonly [string, boolean])[];
 }
 
+/** The sandbox's namespaces as /proc/<pid>/ns names them (inode numbers of its own). */
+const NAMESPACES: ReadonlyArray<readonly [string, number]> = [
+  ["cgroup", 4026531835], ["ipc", 4026531839], ["mnt", 4026531841], ["net", 4026531840],
+  ["pid", 4026531836], ["pid_for_children", 4026531836], ["time", 4026531834], ["time_for_children", 4026531834],
+  ["user", 4026531837], ["uts", 4026531838],
+];
+
+/** /proc/<pid>/limits, in Linux's order (RLIMIT_* numbers 0..15) and layout. */
+const LIMIT_ROWS: ReadonlyArray<readonly [string, string]> = [
+  ["Max cpu time", "seconds"], ["Max file size", "bytes"], ["Max data size", "bytes"], ["Max stack size", "bytes"],
+  ["Max core file size", "bytes"], ["Max resident set", "bytes"], ["Max processes", "processes"], ["Max open files", "files"],
+  ["Max locked memory", "bytes"], ["Max address space", "bytes"], ["Max file locks", "locks"], ["Max pending signals", "signals"],
+  ["Max msgqueue size", "bytes"], ["Max nice priority", ""], ["Max realtime priority", ""], ["Max realtime timeout", "us"],
+];
+
+function limitsText(limits: ReadonlyArray<readonly [bigint, bigint]>): string {
+  const show = (v: bigint) => (v === 0xffff_ffff_ffff_ffffn ? "unlimited" : String(v));
+  let out = `${"Limit".padEnd(26)}${"Soft Limit".padEnd(21)}${"Hard Limit".padEnd(21)}${"Units".padEnd(10)}\n`;
+  LIMIT_ROWS.forEach(([name, unit], i) => {
+    const [soft, hard] = limits[i] ?? [0n, 0n];
+    out += `${name.padEnd(26)}${show(soft).padEnd(21)}${show(hard).padEnd(21)}${unit.padEnd(10)}\n`;
+  });
+  return out;
+}
+
+/** Escapes a path for mounts/mountinfo (space, tab, newline, backslash as octal). */
+const escapePath = (path: string): string => path.replace(/[ \t\n\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, "0")}`);
+
+/** /proc/<pid>/mountinfo: id, parent id, device, root, mount point, options, "-", type, source, super options. */
+function mountinfoOf(k: ProcKernel, t: ProcTask): string {
+  const root = t.root();
+  const ns = root.mount.namespace;
+  if (ns === null) return "";
+  let out = "";
+  for (const m of ns.mounts()) {
+    const path = k.vfs.pathOf(root, m.rootVd());
+    if (path === undefined) continue;
+    const f = m.flags;
+    const opts = [f.readOnly ? "ro" : "rw", ...(f.noSuid ? ["nosuid"] : []), ...(f.noDev ? ["nodev"] : []), ...(f.noExec ? ["noexec"] : []), "relatime"];
+    const parent = m.parent?.id ?? m.id;
+    out += `${m.id} ${parent} ${m.fs.devMajor}:${m.fs.devMinor} / ${escapePath(path)} ${opts.join(",")} - ${m.fs.type} ${m.fs.type} ${f.readOnly ? "ro" : "rw"}\n`;
+  }
+  return out;
+}
+
 function mountsOf(k: ProcKernel, t: ProcTask): string {
   const root = t.root();
   const ns = root.mount.namespace;
@@ -90,7 +143,7 @@ function mountsOf(k: ProcKernel, t: ProcTask): string {
     if (path === undefined) continue;
     const f = m.flags;
     const opts = [f.readOnly ? "ro" : "rw", ...(f.noSuid ? ["nosuid"] : []), ...(f.noDev ? ["nodev"] : []), ...(f.noExec ? ["noexec"] : [])];
-    out += `${m.fs.type} ${path.replace(/[ \t\n\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, "0")}`)} ${m.fs.type} ${opts.join(",")} 0 0\n`;
+    out += `${m.fs.type} ${escapePath(path)} ${m.fs.type} ${opts.join(",")} 0 0\n`;
   }
   return out;
 }
@@ -105,15 +158,30 @@ export class ProcFilesystem extends SyntheticFilesystem {
     super(clock);
     const k = kernel;
     const file = (gen: (c: Caller) => string, mode = 0o444): SyntheticFile => new SyntheticFile(this, gen, mode);
+    const bootId = randomUUID();
     const sys = new SyntheticDir(this)
       .add("kernel", new SyntheticDir(this)
-        .add("hostname", file(() => `${k.hostname()}\n`, 0o644))
+        .add("hostname", new WritableSyntheticFile(this, () => `${k.hostname()}\n`, (text) => k.setHostname(text.replace(/\n$/, ""))))
         .add("ostype", file(() => "Linux\n"))
         .add("osrelease", file(() => `${k.release}\n`))
-        .add("version", file(() => `${k.version}\n`)))
+        .add("version", file(() => `${k.version}\n`))
+        .add("pid_max", file(() => "4194304\n", 0o644))
+        .add("threads-max", file(() => "32768\n", 0o644))
+        .add("ngroups_max", file(() => "65536\n"))
+        .add("cap_last_cap", file(() => `${CAP_LAST_CAP}\n`))
+        .add("random", new SyntheticDir(this)
+          .add("uuid", file(() => `${randomUUID()}\n`))
+          .add("boot_id", file(() => `${bootId}\n`))))
       .add("fs", new SyntheticDir(this)
         .add("pipe-max-size", file(() => `${MAX_PIPE_SIZE}\n`, 0o644))
-        .add("nr_open", file(() => `${NR_OPEN}\n`, 0o644)));
+        .add("nr_open", file(() => `${NR_OPEN}\n`, 0o644))
+        .add("file-max", file(() => "9223372036854775807\n", 0o644)))
+      .add("vm", new SyntheticDir(this)
+        .add("overcommit_memory", file(() => "0\n", 0o644))
+        .add("max_map_count", file(() => "65530\n", 0o644)))
+      .add("net", new SyntheticDir(this)
+        .add("core", new SyntheticDir(this)
+          .add("somaxconn", file(() => "4096\n", 0o644))));
     const rootDir = new SyntheticDir(this, () => this.pidEntries())
       .add("self", new SyntheticSymlink(this, (c) => (c?.pid === undefined ? ENOENT : `${c.pid}`)))
       .add("mounts", new SyntheticSymlink(this, () => "self/mounts"))
@@ -123,6 +191,10 @@ export class ProcFilesystem extends SyntheticFilesystem {
       .add("loadavg", file(() => `0.00 0.00 0.00 0/${k.tasks().length} 0\n`))
       .add("meminfo", file(() => meminfo(k.totalMemory)))
       .add("cpuinfo", file(() => cpuinfo(k.cpus)))
+      .add("cmdline", file(() => "BOOT_IMAGE=/vmlinuz-runsc-ts quiet\n"))
+      .add("swaps", file(() => "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"))
+      .add("partitions", file(() => "major minor  #blocks  name\n\n"))
+      .add("devices", file(() => "Character devices:\n  1 mem\n  5 /dev/tty\n  5 /dev/console\n  5 /dev/ptmx\n136 pts\n\nBlock devices:\n"))
       .add("stat", file(() => procStat(k)))
       .add("sys", sys);
     this.root = new Dentry(this, rootDir, "", null);
@@ -167,6 +239,9 @@ export class ProcFilesystem extends SyntheticFilesystem {
       }
       return m;
     }, 0o500);
+    // One set of namespaces for the whole sandbox: the names identify them, as Linux's do.
+    const namespaces = new SyntheticDir(this, undefined, 0o511);
+    for (const [name, ino] of NAMESPACES) namespaces.add(name, new SyntheticSymlink(this, () => `${name}:[${ino}]`));
     dir
       .add("cmdline", file(() => t.cmdline()))
       .add("comm", file(() => `${t.comm()}\n`))
@@ -182,6 +257,19 @@ export class ProcFilesystem extends SyntheticFilesystem {
         return m;
       }, 0o555))
       .add("mounts", file(() => mountsOf(k, t)))
+      .add("mountinfo", file(() => mountinfoOf(k, t)))
+      .add("limits", file(() => limitsText(t.limits())))
+      .add("oom_score_adj", new WritableSyntheticFile(this, () => `${t.oomScoreAdj()}\n`, (text) => {
+        const v = Number(text.trim());
+        if (!Number.isInteger(v) || v < -1000 || v > 1000) return EINVAL;
+        t.setOomScoreAdj(v);
+        return undefined;
+      }))
+      .add("oom_score", file(() => "0\n"))
+      .add("loginuid", file(() => "4294967295\n"))
+      .add("cgroup", file(() => "0::/\n"))
+      .add("personality", file(() => "00000000\n"))
+      .add("ns", namespaces)
       .add("environ", file(() => t.environ()))
       .add("maps", file(() => t.maps()))
       .add("stat", file(() => pidStat(t)))

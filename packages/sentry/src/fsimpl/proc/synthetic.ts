@@ -70,19 +70,22 @@ export class SyntheticFile extends SyntheticInode {
   open(opts: OpenOptions): Promise<FileDescriptionImpl | LinuxError> {
     if ((opts.flags & 3) !== 0) return Promise.resolve(EACCES);
     const g = this.generate(opts);
-    const data = typeof g === "string" ? Buffer.from(g, "latin1") : g;
-    const impl: FileDescriptionImpl = {
-      seekable: true,
-      read: (dst, offset) => {
-        if (offset >= data.length) return Promise.resolve(0);
-        const n = Math.min(dst.length, data.length - offset);
-        dst.set(data.subarray(offset, offset + n));
-        return Promise.resolve(n);
-      },
-      size: () => Promise.resolve(data.length),
-    };
-    return Promise.resolve(impl);
+    return Promise.resolve(contents(typeof g === "string" ? Buffer.from(g, "latin1") : g));
   }
+}
+
+/** A description reading `data`, generated at open (so one open reads one consistent snapshot). */
+function contents(data: Uint8Array): FileDescriptionImpl {
+  return {
+    seekable: true,
+    read: (dst, offset) => {
+      if (offset >= data.length) return Promise.resolve(0);
+      const n = Math.min(dst.length, data.length - offset);
+      dst.set(data.subarray(offset, offset + n));
+      return Promise.resolve(n);
+    },
+    size: () => Promise.resolve(data.length),
+  };
 }
 
 /** A symlink whose target is computed per caller; optionally a magic link. */
@@ -107,6 +110,35 @@ export class SyntheticSymlink extends SyntheticInode {
 
   open(_opts: OpenOptions): Promise<FileDescriptionImpl | LinuxError> {
     return Promise.resolve(EINVAL);
+  }
+}
+
+/**
+ * A synthetic file that also takes writes: `accept` gets each write's bytes as text (a value
+ * like /proc/[pid]/oom_score_adj's), and answers an errno for a value it refuses.
+ */
+export class WritableSyntheticFile extends SyntheticInode {
+  constructor(
+    fs: SyntheticFilesystem,
+    private readonly generate: () => string,
+    private readonly accept: (text: string) => LinuxError | undefined,
+    mode = 0o644,
+  ) {
+    super(fs, S_IFREG | mode);
+  }
+
+  /** O_TRUNC on open (a shell's `>`) is ignored, as procfs ignores it; other changes are refused. */
+  override setStat(attrs: SetStat): Promise<void | LinuxError> {
+    const onlySize = Object.keys(attrs).every((k) => k === "size");
+    return Promise.resolve(onlySize && attrs.size === 0 ? undefined : EPERM);
+  }
+
+  open(_opts: OpenOptions): Promise<FileDescriptionImpl | LinuxError> {
+    const accept = this.accept;
+    return Promise.resolve({
+      ...contents(Buffer.from(this.generate(), "latin1")),
+      write: (src: Uint8Array) => Promise.resolve(accept(Buffer.from(src).toString("latin1")) ?? src.length),
+    });
   }
 }
 
