@@ -3,9 +3,9 @@
  * checks for /dev/kvm first, so a machine without it gets the error that tells the user what
  * to do; on a machine with it, KVM is still refused (not implemented) — never faked.
  */
-import { accessSync, constants } from "node:fs";
+import { accessSync, constants, existsSync } from "node:fs";
 import type { Platform } from "./platform.js";
-import { PtracePlatform } from "./ptrace/ptrace-platform.js";
+import { PtracePlatform, stubPath } from "./ptrace/ptrace-platform.js";
 
 /** The platform names `--platform` accepts. */
 export const PLATFORM_NAMES = ["ptrace", "kvm"] as const;
@@ -19,6 +19,8 @@ export class PlatformUnavailableError extends Error {
 export function platformFor(name: string, kvmDevice = "/dev/kvm"): Platform {
   switch (name) {
     case "ptrace":
+      // A clear line for a broken install rather than execve's ENOEXEC from the stub's start.
+      if (!existsSync(stubPath)) throw new PlatformUnavailableError(`the ptrace platform's stub is not built (${stubPath}); run npm ci`);
       return PtracePlatform.start();
     case "kvm": {
       try {

@@ -24,11 +24,13 @@ export async function runBoot(ctx: CommandContext, args: BootArgs): Promise<void
   if (spec instanceof Error) throw new CliError(spec.message);
   const rootFd = args.ioFds[0];
   if (rootFd === undefined) throw new CliError("boot: --io-fds must name the root gofer's connection");
+  // The platform first: if it cannot start, no connection is open to keep this process alive
+  // (and the gofers see their connections close and exit).
+  const platform = platformFor(ctx.globals.platform);
   const conn = rpcOverFd(rootFd, { logger: ctx.log });
   const rootGofer = conn.bootstrap(gofer.Gofer$Client);
   const mountConns = args.ioFds.slice(1).map((fd) => rpcOverFd(fd, { logger: ctx.log }));
   const mountGofers = mountConns.map((c) => c.bootstrap(gofer.Gofer$Client));
-  const platform = platformFor(ctx.globals.platform);
   let listener: UnixListener | undefined;
   const clients = new Set<RpcConnection>();
   const stdio: [number, number, number] = args.stdioFds.length === 3 ? [args.stdioFds[0] ?? 0, args.stdioFds[1] ?? 1, args.stdioFds[2] ?? 2] : [0, 1, 2];
