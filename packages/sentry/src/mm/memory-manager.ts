@@ -29,6 +29,7 @@ import {
   PROT_EXEC,
   PROT_READ,
   PROT_WRITE,
+  isLinuxError,
 } from "@runsc-ts/abi";
 import { fstatSync } from "node:fs";
 import type { AddressSpace } from "@runsc-ts/platform";
@@ -122,16 +123,11 @@ export class MemoryManager {
     return this.vmas.map((v) => ({ ...v }));
   }
 
-  /**
-   * mmap(2) of anonymous memory (file mappings come with the VFS integration). `addr` is a hint
-   * unless MAP_FIXED. Returns the address.
-   */
-  mmap(addr: bigint, length: bigint, prot: number, flags: number, name = ""): bigint | LinuxError {
+  /** mmap's checks of the range, protection and placement: the page-rounded length and whether it is fixed. */
+  private checkMapping(addr: bigint, length: bigint, prot: number, flags: number): { len: bigint; fixed: boolean } | LinuxError {
     if (length === 0n) return EINVAL;
     const len = pageUp(length);
     if (len === 0n || len > TASK_SIZE) return ENOMEM;
-    if ((flags & (MAP_PRIVATE | MAP_SHARED)) === 0) return EINVAL;
-    if ((flags & MAP_ANONYMOUS) === 0) return EINVAL; // file mappings: not through here yet
     if ((prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) !== 0) return EINVAL;
     const fixed = (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) !== 0;
     if (fixed) {
@@ -139,6 +135,16 @@ export class MemoryManager {
       if (addr + len > TASK_SIZE || addr + len < addr) return ENOMEM;
       if ((flags & MAP_FIXED_NOREPLACE) !== 0 && this.overlaps(addr, addr + len)) return EEXIST;
     }
+    return { len, fixed };
+  }
+
+  /** mmap(2) of anonymous memory (files go through mmapFile). `addr` is a hint unless MAP_FIXED. Returns the address. */
+  mmap(addr: bigint, length: bigint, prot: number, flags: number, name = ""): bigint | LinuxError {
+    if ((flags & (MAP_PRIVATE | MAP_SHARED)) === 0) return EINVAL;
+    if ((flags & MAP_ANONYMOUS) === 0) return EINVAL;
+    const checked = this.checkMapping(addr, length, prot, flags);
+    if (isLinuxError(checked)) return checked;
+    const { len, fixed } = checked;
     const got = this.as.mmap(fixed ? addr : pageDown(addr), len, prot, (flags & ~MAP_FIXED_NOREPLACE) | (fixed ? MAP_FIXED : 0));
     if (typeof got !== "bigint") return got;
     this.remove(got, got + len);
@@ -152,16 +158,9 @@ export class MemoryManager {
    * itself, so MAP_SHARED mappings share its pages. `addr` is a hint unless MAP_FIXED.
    */
   mmapFile(addr: bigint, length: bigint, prot: number, flags: number, hostFd: number, offset: bigint, name: string): bigint | LinuxError {
-    if (length === 0n) return EINVAL;
-    const len = pageUp(length);
-    if (len === 0n || len > TASK_SIZE) return ENOMEM;
-    if ((prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) !== 0) return EINVAL;
-    const fixed = (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) !== 0;
-    if (fixed) {
-      if (addr % PAGE_SIZE !== 0n) return EINVAL;
-      if (addr + len > TASK_SIZE || addr + len < addr) return ENOMEM;
-      if ((flags & MAP_FIXED_NOREPLACE) !== 0 && this.overlaps(addr, addr + len)) return EEXIST;
-    }
+    const checked = this.checkMapping(addr, length, prot, flags);
+    if (isLinuxError(checked)) return checked;
+    const { len, fixed } = checked;
     const hostFlags = (flags & ~(MAP_FIXED_NOREPLACE | MAP_SHARED_VALIDATE)) | (fixed ? MAP_FIXED : 0) | ((flags & MAP_TYPE) === MAP_PRIVATE ? MAP_PRIVATE : MAP_SHARED);
     const got = this.as.mapFile(fixed ? addr : pageDown(addr), len, prot, hostFlags, hostFd, offset);
     if (typeof got !== "bigint") return got;

@@ -21,7 +21,7 @@ import { PROC_SUPER_MAGIC } from "../../vfs/constants.js";
 import { Dentry } from "../../vfs/dentry.js";
 import type { FdTable } from "../../vfs/fd-table.js";
 import type { Caller, Inode, Statfs } from "../../vfs/filesystem.js";
-import type { VirtualDentry } from "../../vfs/mount.js";
+import type { Mount, VirtualDentry } from "../../vfs/mount.js";
 import type { VirtualFilesystem } from "../../vfs/vfs.js";
 import { MAX_PIPE_SIZE } from "../pipe/pipe.js";
 import { NR_OPEN } from "../../vfs/fd-table.js";
@@ -116,36 +116,32 @@ function limitsText(limits: ReadonlyArray<readonly [bigint, bigint]>): string {
 /** Escapes a path for mounts/mountinfo (space, tab, newline, backslash as octal). */
 const escapePath = (path: string): string => path.replace(/[ \t\n\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, "0")}`);
 
-/** /proc/<pid>/mountinfo: id, parent id, device, root, mount point, options, "-", type, source, super options. */
-function mountinfoOf(k: ProcKernel, t: ProcTask): string {
+/** Each mount of the task's namespace that its root can see: the mount, its path, its options. */
+function visibleMounts(k: ProcKernel, t: ProcTask): Array<{ m: Mount; path: string; opts: string[] }> {
   const root = t.root();
   const ns = root.mount.namespace;
-  if (ns === null) return "";
-  let out = "";
-  for (const m of ns.mounts()) {
+  if (ns === null) return [];
+  return ns.mounts().flatMap((m) => {
     const path = k.vfs.pathOf(root, m.rootVd());
-    if (path === undefined) continue;
-    const f = m.flags;
-    const opts = [f.readOnly ? "ro" : "rw", ...(f.noSuid ? ["nosuid"] : []), ...(f.noDev ? ["nodev"] : []), ...(f.noExec ? ["noexec"] : []), "relatime"];
-    const parent = m.parent?.id ?? m.id;
-    out += `${m.id} ${parent} ${m.fs.devMajor}:${m.fs.devMinor} / ${escapePath(path)} ${opts.join(",")} - ${m.fs.type} ${m.fs.type} ${f.readOnly ? "ro" : "rw"}\n`;
-  }
-  return out;
-}
-
-function mountsOf(k: ProcKernel, t: ProcTask): string {
-  const root = t.root();
-  const ns = root.mount.namespace;
-  if (ns === null) return "";
-  let out = "";
-  for (const m of ns.mounts()) {
-    const path = k.vfs.pathOf(root, m.rootVd());
-    if (path === undefined) continue;
+    if (path === undefined) return [];
     const f = m.flags;
     const opts = [f.readOnly ? "ro" : "rw", ...(f.noSuid ? ["nosuid"] : []), ...(f.noDev ? ["nodev"] : []), ...(f.noExec ? ["noexec"] : [])];
-    out += `${m.fs.type} ${escapePath(path)} ${m.fs.type} ${opts.join(",")} 0 0\n`;
-  }
-  return out;
+    return [{ m, path, opts }];
+  });
+}
+
+/** /proc/<pid>/mountinfo: id, parent id, device, root, mount point, options, "-", type, source, super options. */
+function mountinfoOf(k: ProcKernel, t: ProcTask): string {
+  return visibleMounts(k, t)
+    .map(({ m, path, opts }) => `${m.id} ${m.parent?.id ?? m.id} ${m.fs.devMajor}:${m.fs.devMinor} / ${escapePath(path)} ${[...opts, "relatime"].join(",")} - ${m.fs.type} ${m.fs.type} ${opts[0]}\n`)
+    .join("");
+}
+
+/** /proc/<pid>/mounts (and /proc/mounts): fstab's format. */
+function mountsOf(k: ProcKernel, t: ProcTask): string {
+  return visibleMounts(k, t)
+    .map(({ m, path, opts }) => `${m.fs.type} ${escapePath(path)} ${m.fs.type} ${opts.join(",")} 0 0\n`)
+    .join("");
 }
 
 export class ProcFilesystem extends SyntheticFilesystem {

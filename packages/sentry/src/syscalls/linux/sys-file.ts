@@ -260,14 +260,18 @@ function enterable(t: Task, vd: VirtualDentry): VirtualDentry | LinuxError {
   return genericPermission(t.creds, inode, X_OK) ?? vd;
 }
 
-export async function sysChdir(t: Task, a: SyscallArgs): Promise<SyscallValue> {
-  const path = copyInPath(t, a.pointer(0));
+/** The directory a chdir or chroot argument names, if the task may enter it. */
+async function enterablePath(t: Task, addr: bigint): Promise<VirtualDentry | LinuxError> {
+  const path = copyInPath(t, addr);
   if (isLinuxError(path)) return path;
   const vd = await t.kernel.vfs.lookupAt(t, AT_FDCWD, path, true, false);
-  if (isLinuxError(vd)) return vd;
-  const ok = enterable(t, vd);
-  if (isLinuxError(ok)) return ok;
-  t.fs.setCwd(ok);
+  return isLinuxError(vd) ? vd : enterable(t, vd);
+}
+
+export async function sysChdir(t: Task, a: SyscallArgs): Promise<SyscallValue> {
+  const dir = await enterablePath(t, a.pointer(0));
+  if (isLinuxError(dir)) return dir;
+  t.fs.setCwd(dir);
   return 0;
 }
 
@@ -444,14 +448,10 @@ export function sysReadahead(t: Task, a: SyscallArgs): SyscallValue {
 
 /** chroot(2): needs CAP_SYS_CHROOT; the new root must be a searchable directory. */
 export async function sysChroot(t: Task, a: SyscallArgs): Promise<SyscallValue> {
-  const path = copyInPath(t, a.pointer(0));
-  if (isLinuxError(path)) return path;
-  const vd = await t.kernel.vfs.lookupAt(t, AT_FDCWD, path, true, false);
-  if (isLinuxError(vd)) return vd;
-  const ok = enterable(t, vd);
-  if (isLinuxError(ok)) return ok;
+  const dir = await enterablePath(t, a.pointer(0));
+  if (isLinuxError(dir)) return dir;
   if (!t.creds.hasCapability(CAP_SYS_CHROOT)) return EPERM;
-  t.fs.setRoot(ok);
+  t.fs.setRoot(dir);
   return 0;
 }
 

@@ -108,21 +108,27 @@ export async function sysCopyFileRange(t: Task, a: SyscallArgs): Promise<Syscall
   return done;
 }
 
-/** utimes(2) and futimesat(2): utimensat with microsecond timevals. */
-async function utimes(t: Task, dirfd: number, pathAddr: bigint, timesAddr: bigint): Promise<SyscallValue> {
+/**
+ * utimes(2), futimesat(2) and utime(2): utimensat with a pair of timevals (microseconds) or a
+ * utimbuf (whole seconds); a null pointer sets both times to now.
+ */
+async function setTimesAt(t: Task, dirfd: number, pathAddr: bigint, timesAddr: bigint, format: "timeval" | "utimbuf"): Promise<SyscallValue> {
   const attrs: SetStat = {};
   if (timesAddr === 0n) {
     attrs.atime = "now";
     attrs.mtime = "now";
   } else {
-    const b = t.mm.copyIn(timesAddr, 32);
+    const b = t.mm.copyIn(timesAddr, format === "timeval" ? 32 : 16);
     if (isLinuxError(b)) return EFAULT;
     const dv = new DataView(b.buffer);
     for (const [i, key] of [[0, "atime"], [1, "mtime"]] as const) {
-      const sec = dv.getBigInt64(16 * i, true);
+      if (format === "utimbuf") {
+        attrs[key] = { sec: Number(dv.getBigInt64(8 * i, true)), nsec: 0 };
+        continue;
+      }
       const usec = dv.getBigInt64(16 * i + 8, true);
       if (usec < 0n || usec >= 1_000_000n) return EINVAL;
-      attrs[key] = { sec: Number(sec), nsec: Number(usec * 1000n) };
+      attrs[key] = { sec: Number(dv.getBigInt64(16 * i, true)), nsec: Number(usec * 1000n) };
     }
   }
   const path = copyInPath(t, pathAddr);
@@ -130,26 +136,9 @@ async function utimes(t: Task, dirfd: number, pathAddr: bigint, timesAddr: bigin
   return (await t.kernel.vfs.setStatAt(t, dirfd, path, 0, attrs)) ?? 0;
 }
 
-export const sysUtimes = (t: Task, a: SyscallArgs): Promise<SyscallValue> => utimes(t, AT_FDCWD, a.pointer(0), a.pointer(1));
-export const sysFutimesat = (t: Task, a: SyscallArgs): Promise<SyscallValue> => utimes(t, a.int(0), a.pointer(1), a.pointer(2));
-
-/** utime(2): a struct utimbuf of whole seconds. */
-export async function sysUtime(t: Task, a: SyscallArgs): Promise<SyscallValue> {
-  const attrs: SetStat = {};
-  if (a.pointer(1) === 0n) {
-    attrs.atime = "now";
-    attrs.mtime = "now";
-  } else {
-    const b = t.mm.copyIn(a.pointer(1), 16);
-    if (isLinuxError(b)) return EFAULT;
-    const dv = new DataView(b.buffer);
-    attrs.atime = { sec: Number(dv.getBigInt64(0, true)), nsec: 0 };
-    attrs.mtime = { sec: Number(dv.getBigInt64(8, true)), nsec: 0 };
-  }
-  const path = copyInPath(t, a.pointer(0));
-  if (isLinuxError(path)) return path;
-  return (await t.kernel.vfs.setStatAt(t, AT_FDCWD, path, 0, attrs)) ?? 0;
-}
+export const sysUtimes = (t: Task, a: SyscallArgs): Promise<SyscallValue> => setTimesAt(t, AT_FDCWD, a.pointer(0), a.pointer(1), "timeval");
+export const sysFutimesat = (t: Task, a: SyscallArgs): Promise<SyscallValue> => setTimesAt(t, a.int(0), a.pointer(1), a.pointer(2), "timeval");
+export const sysUtime = (t: Task, a: SyscallArgs): Promise<SyscallValue> => setTimesAt(t, AT_FDCWD, a.pointer(0), a.pointer(1), "utimbuf");
 
 /** sendfile(2): copies through the sentry, at most 1 MiB per step. */
 export async function sysSendfile(t: Task, a: SyscallArgs): Promise<SyscallValue> {
