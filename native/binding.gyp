@@ -13,7 +13,8 @@
         "src/confine.cc",
         "src/fs_socket.cc",
         "src/ptrace.cc",
-        "src/tracer_wait.cc"
+        "src/tracer_wait.cc",
+        "src/tun.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],

@@ -45,6 +45,9 @@ void InitFsSocket(Napi::Env env, Napi::Object exports);
 void InitPtrace(Napi::Env env, Napi::Object exports);
 void InitTracerWait(Napi::Env env, Napi::Object exports);
 
+// tunOpen (TUNSETIFF), readPackets, writePackets and the IFF_* constants (tun.cc).
+void InitTun(Napi::Env env, Napi::Object exports);
+
 }  // namespace runsc
 
 #endif  // RUNSC_NATIVE_MODULES_H_

@@ -58,6 +58,10 @@ export interface NativeConstants {
   readonly POLL_READABLE: number;
   readonly POLL_WRITABLE: number;
   readonly POLL_DISCONNECT: number;
+  /** tunOpen flags (linux/if_tun.h). */
+  readonly IFF_TUN: number;
+  readonly IFF_TAP: number;
+  readonly IFF_NO_PI: number;
 }
 
 /**
@@ -206,6 +210,25 @@ export interface NativeAddon extends PtraceAddon {
   prctl(option: number, arg2?: bigint | number, arg3?: bigint | number, arg4?: bigint | number, arg5?: bigint | number): number;
 
   readonly FdWatcher: FdWatcherConstructor;
+
+  // ---- TUN/TAP and packet I/O (native/src/tun.cc), for the netstack's TAP link.
+
+  /**
+   * Opens /dev/net/tun and attaches it with TUNSETIFF to device `name` (created if missing, which
+   * needs CAP_NET_ADMIN; "" or "tap%d" lets the kernel number it). `flags`: exactly one of
+   * IFF_TUN/IFF_TAP, usually with IFF_NO_PI. Returns the descriptor (non-blocking,
+   * close-on-exec; the caller owns it) and the device's name. A device that nothing else holds
+   * disappears when the descriptor closes.
+   */
+  tunOpen(name: string, flags: number): [number, string];
+  /**
+   * Reads up to `lengths.length` packets from a packet-oriented descriptor (TAP, TUN, datagram
+   * socket): packet i at `buf[i * stride]`, its length in `lengths[i]`. Returns how many were
+   * read, 0 if none was waiting. A first packet of length 0 means end of file.
+   */
+  readPackets(fd: number, buf: Uint8Array, stride: number, lengths: Int32Array): number;
+  /** Writes `packets` one write(2) each, in order; returns how many went (fewer if it would block). */
+  writePackets(fd: number, packets: readonly Uint8Array[]): number;
 }
 
 /**
