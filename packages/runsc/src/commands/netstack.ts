@@ -3,7 +3,8 @@ import { CliError } from "../errors.js";
 import { defineCommand } from "../command.js";
 import { type Fd, type InterfaceAddress, parseInterfaceAddress, parseIpAddress } from "../flags.js";
 import { hasKeys, isFd, isString } from "../input.js";
-import { INTERNAL_GROUP, absolute, fdOption, notImplementedAction } from "./common.js";
+import { NetstackConfigError, serveNetstack } from "@runsc-ts/netstack";
+import { INTERNAL_GROUP, absolute, fdOption } from "./common.js";
 
 /** The sandbox's TCP/IP stack. Loopback always exists; a TAP NIC is added with `tapFd`. */
 export interface NetstackArgs {
@@ -53,5 +54,21 @@ export const netstack = defineCommand<NetstackArgs>({
     }
     return args;
   },
-  run: notImplementedAction,
+  // Serves netstack.capnp on --fd until the sandbox closes the connection; loopback always,
+  // eth0 over --tap-fd when given.
+  async run(ctx, args) {
+    try {
+      await serveNetstack({
+        fd: args.fd,
+        tapFd: args.tapFd,
+        address: args.address,
+        gateway: args.gateway,
+        logPackets: args.logPackets,
+        log: ctx.log,
+      });
+    } catch (e) {
+      if (e instanceof NetstackConfigError) throw new CliError(`netstack: ${e.message}`);
+      throw e;
+    }
+  },
 });
