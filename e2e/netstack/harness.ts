@@ -31,16 +31,16 @@ export interface NetstackProcess {
 
 /**
  * Starts `runsc-ts netstack --fd 3 [--tap-fd 4] ...args`. `tapFd` (ours, still owned by the
- * caller afterwards) becomes the child's fd 4.
+ * caller afterwards) becomes the child's fd 4. `netns` runs it inside that network namespace.
  */
-export function spawnNetstack(args: readonly string[] = [], tapFd?: number): NetstackProcess {
+export function spawnNetstack(args: readonly string[] = [], tapFd?: number, netns?: string): NetstackProcess {
   const { SOCK_STREAM, SOCK_CLOEXEC } = native.constants;
   const [ours, theirs] = native.socketpair(SOCK_STREAM | SOCK_CLOEXEC);
   const logFile = path.join(os.tmpdir(), `netstack-e2e-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.log`);
   const argv = [BINARY, "--debug-log", logFile, "netstack", "--fd", "3", ...(tapFd === undefined ? [] : ["--tap-fd", "4"]), ...args];
   const stdio: (number | "ignore" | "pipe")[] = ["ignore", "ignore", "pipe", theirs];
   if (tapFd !== undefined) stdio.push(tapFd);
-  const child = spawn(process.execPath, argv, { stdio });
+  const child = netns === undefined ? spawn(process.execPath, argv, { stdio }) : spawn("ip", ["netns", "exec", netns, process.execPath, ...argv], { stdio });
   native.close(theirs);
   let stderr = "";
   child.stderr?.setEncoding("utf8");

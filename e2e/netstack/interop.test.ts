@@ -151,6 +151,25 @@ describe("the TS stack against Linux over a TAP device", () => {
     s.close();
   });
 
+  it("opens a TAP device by name with --tap (a developer running it alone)", async () => {
+    const dev = `rtsdev${process.pid % 100000}`;
+    const alone = spawnNetstack(["--tap", dev, "--addr", "10.79.0.2/24"], undefined, ns.name);
+    try {
+      let up = false;
+      for (let i = 0; i < 200 && !up; i++) {
+        up = (await run("ip", ["-n", ns.name, "link", "show", dev])).code === 0;
+        if (!up) await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      expect(up).toBe(true);
+      sh("ip", ["-n", ns.name, "addr", "add", "10.79.0.1/24", "dev", dev]);
+      sh("ip", ["-n", ns.name, "link", "set", dev, "up"]);
+      const r = await run("ip", ["netns", "exec", ns.name, "ping", "-c", "2", "-i", "0.2", "-W", "2", "10.79.0.2"]);
+      expect(r.stdout).toMatch(/2 packets transmitted, 2 received/);
+    } finally {
+      expect(await alone.stop()).toMatchObject({ code: 0, stderr: "" });
+    }
+  });
+
   it("records the TAP's frames in the --log-packets pcap file", () => {
     const pcap = fs.readFileSync(pcapFile);
     expect(pcap.readUInt32LE(0)).toBe(0xa1b2c3d4);

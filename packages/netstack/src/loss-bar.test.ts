@@ -1,14 +1,18 @@
 /**
- * Issue 6's loss bar, deterministically: two stacks on a low-RTT, high-rate link (50 µs RTT,
- * a 2.5 Gbit/s bottleneck) on a manual clock, 1% of data segments dropped by a seeded
- * impairment. In the same simulated second, the stack with SACK must move at least 5x the
- * bytes of the same stack with SACK off, with at least 50% fewer retransmission timeouts.
+ * Issue 6's loss bar, deterministically: two stacks on a low-RTT link (50 µs RTT, a 5 Gbit/s
+ * bottleneck) on a manual clock, 1% of data segments dropped by a seeded impairment. Over the
+ * same simulated time, the stack with SACK must move at least 5x the bytes of the same stack
+ * with SACK off, with at least 50% fewer retransmission timeouts. The figures are summed over
+ * three seeds (half a second each), not taken from one lucky seed: a single seed's ratio
+ * ranges from about 4.5x to 9.5x (tools/bench/netstack prints more seeds).
  *
  * Why the gap: without SACK a lost retransmission can only be found by the RTO (200 ms at
- * least, thousands of RTTs here), and at this segment rate one comes every few hundred
- * milliseconds; with SACK, RFC 6675 recovery and RACK-TLP repair every loss inside the window.
- * (Linux on a veth pair under the same 1% loss: 277 vs 18 Mbit/s.) tools/bench/netstack
- * measures the real-time version.
+ * least, thousands of RTTs here); one comes about every 10^4 segments (1% of the 1% that are
+ * retransmitted), so at ~2e5 segments/s the sender idles most of the time. With SACK, RFC 6675
+ * recovery and RACK-TLP repair every loss inside the window, and the rate is bounded by CUBIC's
+ * response to 1% loss (~2.8 Gbit/s at this RTT), not by the link. (Linux on a veth pair here
+ * under the same 1% loss: 4.6 Gbit/s vs 59 Mbit/s.) tools/bench/netstack measures the
+ * real-time version.
  */
 import { describe, expect, it } from "vitest";
 import { IPAddress } from "./address.js";
@@ -32,7 +36,7 @@ function bulk(sack: boolean, seed: number, durationMs: number): Run {
   const wireB = new ChannelEndpoint();
   connectChannels(clock, wireA, wireB, 0.025);
   let dataSegments = 0;
-  const rate = 312_500; // bytes per ms: 2.5 Gbit/s
+  const rate = 625_000; // bytes per ms: 5 Gbit/s
   const linkA = new ImpairedEndpoint(wireA, clock, {
     seed,
     loss: 0.01,
@@ -83,15 +87,17 @@ function bulk(sack: boolean, seed: number, durationMs: number): Run {
 
 describe("the loss bar: 1% of data segments dropped on a low-RTT link", () => {
   it("moves at least 5x the bytes with SACK than without, with at least 50% fewer RTOs", () => {
-    const withSack = bulk(true, 3, 1000);
-    const without = bulk(false, 3, 1000);
+    const sum = (runs: Run[]): Run => runs.reduce((a, r) => ({ bytes: a.bytes + r.bytes, rtos: a.rtos + r.rtos, dataSegments: a.dataSegments + r.dataSegments, dropped: a.dropped + r.dropped }));
+    const seeds = [3, 4, 5];
+    const withSack = sum(seeds.map((seed) => bulk(true, seed, 500)));
+    const without = sum(seeds.map((seed) => bulk(false, seed, 500)));
     for (const r of [withSack, without]) {
       // The impairment really dropped about 1% of the data segments.
-      expect(r.dropped / r.dataSegments).toBeGreaterThan(0.008);
-      expect(r.dropped / r.dataSegments).toBeLessThan(0.012);
+      expect(r.dropped / r.dataSegments).toBeGreaterThan(0.009);
+      expect(r.dropped / r.dataSegments).toBeLessThan(0.011);
     }
     expect(without.rtos).toBeGreaterThan(0);
     expect(withSack.bytes).toBeGreaterThanOrEqual(5 * without.bytes);
     expect(withSack.rtos).toBeLessThanOrEqual(0.5 * without.rtos);
-  }, 120_000);
+  }, 180_000);
 });

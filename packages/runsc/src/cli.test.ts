@@ -234,8 +234,13 @@ describe("numeric FD flags", () => {
   it("parses and checks netstack's NIC flags", async () => {
     const run = await cli(["netstack", "--fd", "3", "--tap-fd", "4", "--addr", "10.0.0.2/24", "--gw", "10.0.0.1"], { intercept: true });
     expect(run.args).toEqual({
-      fd: 3, tapFd: 4, address: { address: "10.0.0.2", family: 4, prefixLength: 24 }, gateway: "10.0.0.1", logPackets: undefined,
+      fd: 3, tapFd: 4, tap: undefined, address: { address: "10.0.0.2", family: 4, prefixLength: 24 }, gateway: "10.0.0.1", logPackets: undefined,
     });
+    expect((await cli(["netstack", "--fd", "3", "--tap", "tap0", "--addr", "10.0.0.2/24"], { intercept: true })).args).toMatchObject({ tap: "tap0", tapFd: undefined });
+    expect(oneErrorLine(await cli(["netstack", "--fd", "3", "--tap", "tap0", "--tap-fd", "4"]))).toContain("cannot be used with option");
+    for (const bad of ["", "a/b", "x".repeat(16), "a b"]) {
+      expect(oneErrorLine(await cli(["netstack", "--fd", "3", "--tap", bad]))).toContain("is not a network interface name");
+    }
     expect(oneErrorLine(await cli(["netstack", "--fd", "3", "--tap-fd", "4", "--addr", "10.0.0.2/33"]))).toContain(
       "Expected ADDRESS/PREFIX-LENGTH",
     );

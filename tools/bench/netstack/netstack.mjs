@@ -7,7 +7,8 @@
 //   3. the loss figures, 1% of data segments dropped on a low-RTT link, SACK vs no SACK:
 //      a. real time, TS sender -> Linux receiver over the TAP, the drop done by iptables
 //         (-m statistic) in the namespace; Linux -> Linux over veth the same way for reference;
-//      b. simulated (manual clock, seeded impairment, the loss-bar test's link) for several seeds.
+//      b. simulated (manual clock, seeded impairment, the loss-bar test's link: 50 µs RTT, 5 Gbit/s,
+//         half a second per run) for several seeds, the first three being the test's.
 // The TS stack runs in this process (no RPC): these are the stack's figures. 10.x addresses
 // exist only inside the namespaces made here, which are always removed.
 //
@@ -19,7 +20,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 
-const { values } = parseArgs({ options: { mb: { type: "string", default: "200" }, seconds: { type: "string", default: "5" }, seeds: { type: "string", default: "3" } } });
+const { values } = parseArgs({ options: { mb: { type: "string", default: "200" }, seconds: { type: "string", default: "5" }, seeds: { type: "string", default: "6" } } });
 const MB = Number(values.mb);
 const SECONDS = Number(values.seconds);
 const SEEDS = Number(values.seeds);
@@ -328,7 +329,7 @@ function simulated(sack, seed, durationMs) {
   const wa = new ns.ChannelEndpoint();
   const wb = new ns.ChannelEndpoint();
   ns.connectChannels(clock, wa, wb, 0.025);
-  const rate = 312_500;
+  const rate = 625_000;
   const la = new ns.ImpairedEndpoint(wa, clock, { seed, loss: 0.01, lossFilter: (f) => ns.isTcpData(f), rateBytesPerMs: rate });
   const lb = new ns.ImpairedEndpoint(wb, clock, { seed: seed + 1, rateBytesPerMs: rate });
   const tcp = { sack, sendBufferSize: 4 << 20, receiveBufferSize: 4 << 20 };
@@ -366,19 +367,21 @@ function simulated(sack, seed, durationMs) {
   return { bytes, rtos: a.stats.tcp.timeouts };
 }
 
-console.log(`\nloss, simulated: 50 µs RTT, 2.5 Gbit/s bottleneck, 1% of data segments dropped, 1 s per run`);
+const SIM_MS = 500;
+console.log(`\nloss, simulated: 50 µs RTT, 5 Gbit/s bottleneck, 1% of data segments dropped, ${SIM_MS} ms per run`);
 let sumS = 0;
 let sumN = 0;
 let rtoS = 0;
 let rtoN = 0;
 for (let seed = 3; seed < 3 + SEEDS; seed++) {
-  const s = simulated(true, seed, 1000);
-  const n = simulated(false, seed, 1000);
+  const s = simulated(true, seed, SIM_MS);
+  const n = simulated(false, seed, SIM_MS);
   sumS += s.bytes;
   sumN += n.bytes;
   rtoS += s.rtos;
   rtoN += n.rtos;
-  console.log(`  seed ${seed}: SACK ${mbit(s.bytes, 1).padStart(8)} Mbit/s ${s.rtos} RTOs | no SACK ${mbit(n.bytes, 1).padStart(8)} Mbit/s ${n.rtos} RTOs | ${(s.bytes / n.bytes).toFixed(2)}x`);
+  console.log(`  seed ${seed}: SACK ${mbit(s.bytes, SIM_MS / 1000).padStart(8)} Mbit/s ${s.rtos} RTOs | no SACK ${mbit(n.bytes, SIM_MS / 1000).padStart(8)} Mbit/s ${n.rtos} RTOs | ${(s.bytes / n.bytes).toFixed(2)}x`);
+  if (seed === 5) console.log(`  seeds 3-5 (src/loss-bar.test.ts): ${(sumS / sumN).toFixed(2)}x the bytes with SACK; RTOs ${rtoS} vs ${rtoN}`);
 }
 console.log(`  all seeds: ${(sumS / sumN).toFixed(2)}x the bytes with SACK; RTOs ${rtoS} vs ${rtoN}`);
 process.exit(0);

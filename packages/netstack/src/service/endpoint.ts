@@ -17,6 +17,7 @@ import {
   EDESTADDRREQ,
   EINPROGRESS,
   EINVAL,
+  ENFILE,
   ENOTCONN,
   ENOTTY,
   EOPNOTSUPP,
@@ -69,6 +70,8 @@ export interface EndpointOwner {
   readonly stack: Stack;
   /** Starts tracking a new endpoint (closed with the connection). */
   adopt(ep: EndpointImpl): void;
+  /** Whether the connection may hold another endpoint. */
+  roomForEndpoint(): boolean;
   forget(ep: EndpointImpl): void;
   /** Reports a failed notify (the sentry is gone or broken); the owner logs it. */
   notifyFailed(err: unknown): void;
@@ -172,6 +175,8 @@ export class EndpointImpl implements netstack.Endpoint$Server$Target {
   async accept(_p: P<"accept">, r: R<"accept">): Promise<void> {
     const s = this.socket;
     if (s.kind !== "tcp") return void (r.errno = EOPNOTSUPP.errno);
+    // Over the limit the connection stays queued, as with Linux's EMFILE from accept.
+    if (!this.owner.roomForEndpoint()) return void (r.errno = ENFILE.errno);
     const child = s.ep.accept();
     if (isNetError(child)) return void (r.errno = errnoOf(child));
     const impl = new EndpointImpl(this.owner, { kind: "tcp", ep: child }, this.#domain, this.type, this.protocol);

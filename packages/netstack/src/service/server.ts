@@ -9,6 +9,7 @@ import {
   ARPHRD_ETHER,
   ARPHRD_LOOPBACK,
   EAFNOSUPPORT,
+  ENFILE,
   EPERM,
   EPROTONOSUPPORT,
   ESOCKTNOSUPPORT,
@@ -59,6 +60,8 @@ export interface InterfaceInfo {
 export interface NetstackServerOptions {
   stack: Stack;
   interfaces: readonly InterfaceInfo[];
+  /** Most sockets open at once on this connection (ENFILE beyond); default 65536. */
+  maxEndpoints?: number;
   /** Where failures of the sentry's side (a notify that failed) are reported. */
   onNotifyFailed?: (err: unknown) => void;
 }
@@ -68,9 +71,11 @@ export class NetstackServer implements netstack.Stack$Server$Target, EndpointOwn
   private readonly interfaceList: readonly InterfaceInfo[];
   private readonly endpoints = new Set<EndpointImpl>();
   private readonly onNotifyFailed: (err: unknown) => void;
+  private readonly maxEndpoints: number;
 
   constructor(opts: NetstackServerOptions) {
     this.stack = opts.stack;
+    this.maxEndpoints = opts.maxEndpoints ?? 65536;
     this.interfaceList = [...opts.interfaces].sort((a, b) => a.nicId - b.nicId);
     this.onNotifyFailed = opts.onNotifyFailed ?? (() => {});
   }
@@ -102,8 +107,14 @@ export class NetstackServer implements netstack.Stack$Server$Target, EndpointOwn
     for (const ep of [...this.endpoints]) ep.close();
   }
 
+  /** Whether another endpoint may be made (a hostile sentry must not exhaust our memory). */
+  roomForEndpoint(): boolean {
+    return this.endpoints.size < this.maxEndpoints;
+  }
+
   async socket(p: P<"socket">, r: R<"socket">): Promise<void> {
     const { family, type, protocol } = p;
+    if (!this.roomForEndpoint()) return void (r.errno = ENFILE.errno);
     if (family !== AF_INET && family !== AF_INET6) return void (r.errno = EAFNOSUPPORT.errno);
     const v6 = family === AF_INET6;
     let socket: Socket;

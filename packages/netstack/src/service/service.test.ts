@@ -8,6 +8,7 @@ import {
   EADDRINUSE,
   EAFNOSUPPORT,
   ECONNREFUSED,
+  ENFILE,
   EINVAL,
   ENOPROTOOPT,
   ENOTCONN,
@@ -256,6 +257,25 @@ describe("hostile arguments", () => {
     expect(r.errno).toBe(ENOTCONN.errno);
     // Still serving.
     expect(await socketErrno(AF_INET, SOCK_DGRAM)).toBe(0);
+  });
+
+  it("bounds the sockets one connection may hold (ENFILE), and frees a slot on release", async () => {
+    const small = new NetstackServer({ stack: host.stack, interfaces: host.interfaces, maxEndpoints: 3 });
+    const [c, sc] = rpcPair({}, { bootstrap: small.bootstrap() });
+    const st = c.bootstrap(netstack.Stack$Client);
+    const open = async (): Promise<number> => {
+      const r = await st.socket((p) => ((p.family = AF_INET), (p.type = SOCK_DGRAM))).promise();
+      return r.errno;
+    };
+    const socks = [];
+    for (let i = 0; i < 3; i++) socks.push(await RemoteSocket.open(st, AF_INET, SOCK_DGRAM));
+    expect(await open()).toBe(ENFILE.errno);
+    socks[0]?.close();
+    await expect.poll(() => small.endpointCount).toBe(2);
+    expect(await open()).toBe(0);
+    c.close();
+    await sc.closed();
+    small.close();
   });
 
   it("closes every endpoint when the connection ends", async () => {
