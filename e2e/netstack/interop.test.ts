@@ -11,7 +11,7 @@ import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { AF_INET, SHUT_WR, SOCK_STREAM } from "@runsc-ts/abi";
+import { AF_INET, AF_INET6, SHUT_WR, SOCK_STREAM } from "@runsc-ts/abi";
 import { RemoteSocket } from "@runsc-ts/netstack";
 import { native } from "@runsc-ts/platform";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -151,9 +151,9 @@ describe("the TS stack against Linux over a TAP device", () => {
     s.close();
   });
 
-  it("opens a TAP device by name with --tap (a developer running it alone)", async () => {
+  it("opens a TAP device by name (--tap) and speaks IPv6 with Linux: NDP, ping -6, curl over TCP/IPv6", async () => {
     const dev = `rtsdev${process.pid % 100000}`;
-    const alone = spawnNetstack(["--tap", dev, "--addr", "10.79.0.2/24"], undefined, ns.name);
+    const alone = spawnNetstack(["--tap", dev, "--addr", "fd00:79::2/64"], undefined, ns.name);
     try {
       let up = false;
       for (let i = 0; i < 200 && !up; i++) {
@@ -161,10 +161,28 @@ describe("the TS stack against Linux over a TAP device", () => {
         if (!up) await new Promise((resolve) => setTimeout(resolve, 25));
       }
       expect(up).toBe(true);
-      sh("ip", ["-n", ns.name, "addr", "add", "10.79.0.1/24", "dev", dev]);
+      sh("ip", ["-n", ns.name, "addr", "add", "fd00:79::1/64", "dev", dev, "nodad"]);
       sh("ip", ["-n", ns.name, "link", "set", dev, "up"]);
-      const r = await run("ip", ["netns", "exec", ns.name, "ping", "-c", "2", "-i", "0.2", "-W", "2", "10.79.0.2"]);
-      expect(r.stdout).toMatch(/2 packets transmitted, 2 received/);
+      const ping = await run("ip", ["netns", "exec", ns.name, "ping", "-6", "-c", "2", "-i", "0.2", "-W", "2", "fd00:79::2"]);
+      expect(ping.stdout).toMatch(/2 packets transmitted, 2 received/);
+
+      const small = body.subarray(0, 1 << 20);
+      const listener = await RemoteSocket.open(alone.stack, AF_INET6, SOCK_STREAM);
+      await listener.bind({ address: "::", port: 80 });
+      await listener.listen();
+      const out = path.join(dir, "from-ts-v6");
+      const curl = run("ip", ["netns", "exec", ns.name, "curl", "-sS", "-g", "--max-time", "30", "-o", out, "http://[fd00:79::2]/small"]);
+      const { socket, peer } = await listener.accept();
+      expect(peer.address).toBe("fd00:79::1");
+      let request = "";
+      while (!request.includes("\r\n\r\n")) request += Buffer.from(await socket.recv()).toString("latin1");
+      await socket.sendAll(Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${small.length}\r\nConnection: close\r\n\r\n`));
+      await socket.sendAll(small);
+      await socket.shutdown(SHUT_WR);
+      const r = await curl;
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      expect(fs.readFileSync(out).equals(small)).toBe(true);
     } finally {
       expect(await alone.stop()).toMatchObject({ code: 0, stderr: "" });
     }
