@@ -126,8 +126,24 @@ export class EndpointImpl implements netstack.Endpoint$Server$Target {
     const family = on ? "ipv6" : "dual";
     const stack = this.owner.stack;
     const s = this.socket;
-    s.ep.close();
-    this.socket = s.kind === "tcp" ? { kind: "tcp", ep: stack.newTcpEndpoint(family) } : s.kind === "udp" ? { kind: "udp", ep: stack.newUdpEndpoint(family) } : s;
+    if (s.kind === "tcp") {
+      // Options already set stay set, as on the one socket Linux has.
+      const ep = stack.newTcpEndpoint(family);
+      ep.noDelay = s.ep.noDelay;
+      ep.ipOptions = { ...s.ep.ipOptions };
+      ep.keepaliveIdleMs = s.ep.keepaliveIdleMs;
+      ep.keepaliveIntervalMs = s.ep.keepaliveIntervalMs;
+      ep.keepaliveProbes = s.ep.keepaliveProbes;
+      ep.setKeepalive(s.ep.keepalive);
+      ep.setBufferSizes({ send: s.ep.sendBufferSize, receive: s.ep.receiveBufferSize });
+      s.ep.close();
+      this.socket = { kind: "tcp", ep };
+    } else if (s.kind === "udp") {
+      const ep = stack.newUdpEndpoint(family);
+      ep.ipOptions = { ...s.ep.ipOptions };
+      s.ep.close();
+      this.socket = { kind: "udp", ep };
+    }
     this.#domain = { family: AF_INET6, v6only: on };
     this.#resubscribe();
     return undefined;

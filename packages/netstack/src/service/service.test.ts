@@ -195,9 +195,11 @@ describe("TCP over loopback", () => {
     expect(new TextDecoder().decode(await s.getSockOpt(IPPROTO_TCP, TCP_CONGESTION, 16)).replace(/\0+$/, "")).toBe("cubic");
     expect(await errnoOf(s.getSockOpt(SOL_SOCKET, 12345))).toBe(ENOPROTOOPT.errno);
     expect(await errnoOf(s.setSockOpt(IPPROTO_TCP, TCP_NODELAY, new Uint8Array(2)))).toBe(EINVAL.errno);
-    // IPV6_V6ONLY: afterwards an IPv4-mapped address is refused.
+    // IPV6_V6ONLY: afterwards an IPv4-mapped address is refused; earlier options stay set.
     await s.setSockOptInt(IPPROTO_IPV6, IPV6_V6ONLY, 1);
     expect(await s.getSockOptInt(IPPROTO_IPV6, IPV6_V6ONLY)).toBe(1);
+    expect(await s.getSockOptInt(IPPROTO_TCP, TCP_NODELAY)).toBe(1);
+    expect(await s.getSockOptInt(SOL_SOCKET, SO_RCVBUF)).toBe(200_000);
     expect(await errnoOf(s.bind({ address: "127.0.0.1", port: 0 }))).toBe(EINVAL.errno);
     await s.bind({ address: "::1", port: 0 });
     expect(await errnoOf(s.setSockOptInt(IPPROTO_IPV6, IPV6_V6ONLY, 0))).toBe(EINVAL.errno);
