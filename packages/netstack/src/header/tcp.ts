@@ -236,11 +236,15 @@ export interface TcpFields {
   options?: Uint8Array;
 }
 
-/** Builds a segment with its checksum over the pseudo-header. */
-export function buildTcp(f: TcpFields, payload: Uint8Array, src: IPAddress, dst: IPAddress): Uint8Array {
+/**
+ * Builds a segment with its checksum over the pseudo-header. With `headroom`, the segment is a
+ * view that many bytes into a fresh buffer, so the network layer can put its header in front
+ * without copying (SendOptions.headroom).
+ */
+export function buildTcp(f: TcpFields, payload: Uint8Array, src: IPAddress, dst: IPAddress, headroom = 0): Uint8Array {
   const opts = f.options ?? new Uint8Array(0);
   const hlen = TCP_MIN_HEADER_SIZE + opts.length;
-  const out = new Uint8Array(hlen + payload.length);
+  const out = new Uint8Array(headroom + hlen + payload.length).subarray(headroom);
   out[0] = f.sourcePort >> 8;
   out[1] = f.sourcePort & 0xff;
   out[2] = f.destinationPort >> 8;

@@ -3,7 +3,7 @@
  * It is the link's dispatcher: it strips the link header and hands IP packets to the stack.
  */
 import { LinkAddress, type IPAddress } from "../address.js";
-import { buildEthernet, EthernetView, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from "../header/ethernet.js";
+import { buildEthernet, encodeEthernetHeader, ETHERNET_HEADER_SIZE, EthernetView, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from "../header/ethernet.js";
 import type { LinkDispatcher, LinkEndpoint } from "../link/endpoint.js";
 import { isNetError } from "../errors.js";
 import { ArpResolver } from "../network/arp/arp.js";
@@ -30,6 +30,7 @@ export class Nic implements LinkDispatcher {
       const resolverNic = {
         linkAddress: mac,
         writeFrame: (dst: LinkAddress, type: number, payload: Uint8Array) => this.writeFrame(mac, dst, type, payload),
+        writeIpFrame: (dst: LinkAddress, type: number, packet: Uint8Array) => this.writeIpFrame(mac, dst, type, packet),
         ownsAddress: (ip: IPAddress) => this.hasAddress(ip),
         sourceFor: (target: IPAddress) => this.sourceFor(target),
       };
@@ -100,6 +101,11 @@ export class Nic implements LinkDispatcher {
   /**
    * Sends an IPv4 packet toward `nextHop` (broadcast goes to the Ethernet broadcast address;
    * unicast is resolved through ARP on Ethernet links).
+   *
+   * Precondition (writeIPv6 too): `packet` is the IP layer's own, and so are the bytes in front
+   * of it in its buffer: the Ethernet header is written there in place when there is room (the
+   * IP layer builds packets either at offset 0 of a fresh buffer or inside a transport's
+   * headroom, so this holds).
    */
   writeIPv4(nextHop: IPAddress, packet: Uint8Array): void {
     const mac = this.link.linkAddress;
@@ -108,7 +114,7 @@ export class Nic implements LinkDispatcher {
       return;
     }
     if (this.isBroadcast(nextHop)) {
-      this.writeFrame(mac, LinkAddress.broadcast, ETHERTYPE_IPV4, packet);
+      this.writeIpFrame(mac, LinkAddress.broadcast, ETHERTYPE_IPV4, packet);
       return;
     }
     this.arp.sendIPv4(nextHop, packet);
@@ -125,7 +131,7 @@ export class Nic implements LinkDispatcher {
       return;
     }
     if (nextHop.isMulticast()) {
-      this.writeFrame(mac, multicastMac(nextHop), ETHERTYPE_IPV6, packet);
+      this.writeIpFrame(mac, multicastMac(nextHop), ETHERTYPE_IPV6, packet);
       return;
     }
     this.ndp.sendIPv6(nextHop, packet);
@@ -133,6 +139,17 @@ export class Nic implements LinkDispatcher {
 
   private writeFrame(src: LinkAddress, dst: LinkAddress, etherType: number, payload: Uint8Array): void {
     this.writeRaw(buildEthernet({ destination: dst, source: src, etherType }, payload));
+  }
+
+  /** An IP packet from writeIPv4/writeIPv6: the header goes in front in place if there is room. */
+  private writeIpFrame(src: LinkAddress, dst: LinkAddress, etherType: number, packet: Uint8Array): void {
+    if (packet.byteOffset < ETHERNET_HEADER_SIZE) {
+      this.writeFrame(src, dst, etherType, packet);
+      return;
+    }
+    const frame = new Uint8Array(packet.buffer, packet.byteOffset - ETHERNET_HEADER_SIZE, ETHERNET_HEADER_SIZE + packet.length);
+    encodeEthernetHeader(frame, { destination: dst, source: src, etherType });
+    this.writeRaw(frame);
   }
 
   private writeRaw(frame: Uint8Array): void {

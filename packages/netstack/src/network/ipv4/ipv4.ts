@@ -39,6 +39,21 @@ export interface SendOptions {
   ttl?: number;
   tos?: number;
   dontFragment?: boolean;
+  /**
+   * The caller owns the bytes in front of `payload` in its ArrayBuffer (at least
+   * `NETWORK_HEADROOM` of them, as `buildTcp(..., headroom)` leaves): the network header is
+   * written there in place instead of copying the payload behind a new one.
+   */
+  headroom?: boolean;
+}
+
+/** Bytes a transport leaves in front of a segment for the IP header (IPv6's fixed 40 and more). */
+export const NETWORK_HEADROOM = 64;
+
+/** `payload` grown backwards by `header` bytes, if the caller gave headroom for it. */
+export function inPlace(payload: Uint8Array, header: number, opts: SendOptions): Uint8Array | undefined {
+  if (opts.headroom !== true || payload.byteOffset < header) return undefined;
+  return new Uint8Array(payload.buffer, payload.byteOffset - header, header + payload.length);
 }
 
 export class IPv4Protocol {
@@ -135,9 +150,12 @@ export class IPv4Protocol {
     const mtu = route.local ? 65535 : route.nic.mtu;
     if (IPV4_MIN_HEADER_SIZE + payload.length > 65535) return ErrMessageTooLong;
     if (IPV4_MIN_HEADER_SIZE + payload.length <= mtu) {
-      const pkt = new Uint8Array(IPV4_MIN_HEADER_SIZE + payload.length);
+      let pkt = inPlace(payload, IPV4_MIN_HEADER_SIZE, opts);
+      if (pkt === undefined) {
+        pkt = new Uint8Array(IPV4_MIN_HEADER_SIZE + payload.length);
+        pkt.set(payload, IPV4_MIN_HEADER_SIZE);
+      }
       encodeIPv4Header(pkt, { ...fields, flags: opts.dontFragment === true ? IPV4_FLAG_DF : 0 }, payload.length);
-      pkt.set(payload, IPV4_MIN_HEADER_SIZE);
       stats.sent++;
       this.emit(route, pkt);
       return undefined;

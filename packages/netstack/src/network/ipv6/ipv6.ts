@@ -14,11 +14,11 @@
 import { ErrMessageTooLong, type NetError } from "../../errors.js";
 import { ICMPV6_TIME_EXCEEDED } from "../../header/icmp.js";
 import { IP_PROTOCOL_ICMPV6 } from "../../header/ipv4.js";
-import { IPV6_HEADER_SIZE, IPv6View, buildIPv6 } from "../../header/ipv6.js";
+import { IPV6_HEADER_SIZE, IPv6View, buildIPv6, encodeIPv6Header } from "../../header/ipv6.js";
 import { IPAddress } from "../../address.js";
 import type { Nic } from "../../stack/nic.js";
 import type { Route, Stack } from "../../stack/stack.js";
-import type { PacketInfo, SendOptions } from "../ipv4/ipv4.js";
+import { inPlace, type PacketInfo, type SendOptions } from "../ipv4/ipv4.js";
 import { Reassembler } from "../ipv4/reassembly.js";
 import { Icmpv6 } from "./icmpv6.js";
 
@@ -182,7 +182,13 @@ export class IPv6Protocol {
     }
     if (IPV6_HEADER_SIZE + payload.length <= mtu) {
       stats.sent++;
-      this.emit(route, buildIPv6({ ...fields, nextHeader }, payload));
+      const pkt = inPlace(payload, IPV6_HEADER_SIZE, opts);
+      if (pkt === undefined) {
+        this.emit(route, buildIPv6({ ...fields, nextHeader }, payload));
+      } else {
+        encodeIPv6Header(pkt, { ...fields, nextHeader }, payload.length);
+        this.emit(route, pkt);
+      }
       return undefined;
     }
     const chunk = Math.floor((mtu - IPV6_HEADER_SIZE - 8) / 8) * 8;

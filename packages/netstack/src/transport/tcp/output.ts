@@ -9,6 +9,7 @@
  */
 import { buildTcp, encodeTcpOptions, TCP_FLAG_ACK, TCP_FLAG_FIN, TCP_FLAG_PSH, TCP_FLAG_RST, TCP_FLAG_SYN, type TcpOptions } from "../../header/tcp.js";
 import { IP_PROTOCOL_TCP } from "../../header/ipv4.js";
+import { NETWORK_HEADROOM } from "../../network/ipv4/ipv4.js";
 import { seqAdd, seqDiff, seqGT, seqLT, type Seq } from "../../seqnum/seqnum.js";
 import type { TcpEndpoint } from "./endpoint.js";
 import { segmentTimestamp, synOptions } from "./options.js";
@@ -67,6 +68,7 @@ export function emit(ep: TcpEndpoint, seqNo: Seq, flags: number, payload: Uint8A
     payload,
     route.localAddress,
     route.remoteAddress,
+    NETWORK_HEADROOM,
   );
   const stack = ep.proto.stack;
   stack.stats.tcp.sent++;
@@ -77,7 +79,7 @@ export function emit(ep: TcpEndpoint, seqNo: Seq, flags: number, payload: Uint8A
     ep.ackNow = false;
     ep.delackTimer.disarm();
   }
-  stack.sendIp(route, IP_PROTOCOL_TCP, segment, ep.ipOptions);
+  stack.sendIp(route, IP_PROTOCOL_TCP, segment, { ...ep.ipOptions, headroom: true });
 }
 
 export function sendAck(ep: TcpEndpoint): void {

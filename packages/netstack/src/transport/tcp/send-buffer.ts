@@ -34,11 +34,16 @@ export class SendBuffer {
     return n;
   }
 
-  /** Copies `length` bytes starting `offset` bytes after the head. */
+  /**
+   * `length` bytes starting `offset` bytes after the head: a view of the ring when they are
+   * contiguous (valid only until the next append or consume: the caller copies it at once),
+   * else a fresh copy.
+   */
   slice(offset: number, length: number): Uint8Array {
     const n = Math.max(0, Math.min(length, this.len - offset));
-    const out = new Uint8Array(n);
     let pos = (this.head + offset) % this.capacity;
+    if (pos + n <= this.capacity) return this.ring.subarray(pos, pos + n);
+    const out = new Uint8Array(n);
     let done = 0;
     while (done < n) {
       const chunk = Math.min(n - done, this.capacity - pos);
