@@ -3,6 +3,8 @@
 // (garbage frames, absurd lengths, bad arguments) that must never crash it.
 import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { AF_INET, EINVAL, EPOLLIN, SHUT_WR, SOCK_DGRAM, SOCK_STREAM } from "@runsc-ts/abi";
 import { RemoteSocket } from "@runsc-ts/netstack";
 import { native } from "@runsc-ts/platform";
@@ -54,8 +56,9 @@ describe("runsc-ts netstack over a socket pair", () => {
     expect(exit).toMatchObject({ code: 0, signal: null, stderr: "" });
   });
 
-  it("moves UDP datagrams between two sockets", async () => {
-    proc = spawnNetstack();
+  it("moves UDP datagrams between two sockets, recording lo in the --log-packets file", async () => {
+    const pcap = path.join(os.tmpdir(), `netstack-lo-${process.pid}.pcap`);
+    proc = spawnNetstack(["--log-packets", pcap]);
     const a = await RemoteSocket.open(proc.stack, AF_INET, SOCK_DGRAM);
     const b = await RemoteSocket.open(proc.stack, AF_INET, SOCK_DGRAM);
     await b.bind({ address: "127.0.0.1", port: 5353 });
@@ -67,6 +70,14 @@ describe("runsc-ts netstack over a socket pair", () => {
       expect(d.from).toEqual(await a.getSockName());
     }
     expect((await b.endpoint.readiness((p) => void (p.mask = EPOLLIN)).promise()).events).toBe(0);
+    await proc.stop();
+    proc = undefined;
+    const bytes = fs.readFileSync(pcap);
+    fs.rmSync(pcap);
+    expect(bytes.readUInt32LE(0)).toBe(0xa1b2c3d4);
+    expect(bytes.readUInt32LE(20)).toBe(101); // LINKTYPE_RAW: lo carries bare IP
+    // 20 datagrams of 3 bytes: 16-byte record + 20 (IPv4) + 8 (UDP) + 3, each.
+    expect(bytes.length).toBe(24 + 20 * (16 + 31));
   });
 
   it("answers a call with bad arguments with errno and keeps serving", async () => {

@@ -4,6 +4,7 @@
  *
  * NICs: 1 is "lo" (127.0.0.1/8, ::1/128); 2 is "eth0" over the TAP (the stack's own random,
  * locally administered MAC; the address and default gateway from the flags).
+ * Packets to the stack's own addresses go through lo (Stack.setLocalDelivery), as on Linux.
  * `logPackets` records one NIC in pcap format: eth0 (Ethernet frames) when there is a TAP,
  * else lo (raw IP), written synchronously to the file (a debugging aid, not a fast path).
  */
@@ -65,12 +66,11 @@ export function createHostStack(opts: Omit<ServeNetstackOptions, "fd">): HostSta
   const clock = new HostClock();
   const stack = new Stack({ ...opts.stackOptions, clock, seed: randomBytes(4).readUInt32LE(0) });
   let pcapFd: number | undefined;
-  let sniff = (link: LinkEndpoint, linkType: number): LinkEndpoint => {
-    if (opts.logPackets === undefined) return link;
+  const pcap = (linkType: number): PcapWriter | undefined => {
+    if (opts.logPackets === undefined) return undefined;
     const fd = fs.openSync(opts.logPackets, "w", 0o644);
     pcapFd = fd;
-    sniff = (l) => l; // one NIC only: the first asked for
-    return new SnifferEndpoint(link, new PcapWriter((bytes) => fs.writeSync(fd, bytes), clock, linkType));
+    return new PcapWriter((bytes) => fs.writeSync(fd, bytes), clock, linkType);
   };
   const interfaces: InterfaceInfo[] = [];
   let tap: TapEndpoint | undefined;
@@ -81,7 +81,17 @@ export function createHostStack(opts: Omit<ServeNetstackOptions, "fd">): HostSta
     clock.stop();
   };
   try {
+    if (opts.tapFd !== undefined) {
+      try {
+        tap = new TapEndpoint({ fd: opts.tapFd, linkAddress: randomMac(), onError: (err) => opts.log.error({ err: err.message }, "TAP link failed") });
+      } catch (e) {
+        throw new NetstackConfigError(`--tap-fd ${opts.tapFd}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    // lo: every packet the stack sends itself. Counted, and (without a TAP) recorded once, on
+    // the way out: a sniffer's inbound side would record each packet a second time.
     const lo = new LoopbackEndpoint(clock);
+    const loPcap = tap === undefined ? pcap(LINKTYPE_RAW) : undefined;
     let loFrames = 0;
     let loBytes = 0;
     const loCounted: LinkEndpoint = {
@@ -91,18 +101,15 @@ export function createHostStack(opts: Omit<ServeNetstackOptions, "fd">): HostSta
       attach: (d) => lo.attach(d),
       writePackets: (frames) => {
         loFrames += frames.length;
-        for (const f of frames) loBytes += f.length;
+        for (const f of frames) {
+          loBytes += f.length;
+          loPcap?.write(f);
+        }
         return lo.writePackets(frames);
       },
     };
-    if (opts.tapFd !== undefined) {
-      try {
-        tap = new TapEndpoint({ fd: opts.tapFd, linkAddress: randomMac(), onError: (err) => opts.log.error({ err: err.message }, "TAP link failed") });
-      } catch (e) {
-        throw new NetstackConfigError(`--tap-fd ${opts.tapFd}: ${e instanceof Error ? e.message : String(e)}`);
-      }
-    }
-    stack.createNic(1, tap === undefined ? sniff(loCounted, LINKTYPE_RAW) : loCounted);
+    stack.createNic(1, loCounted);
+    stack.setLocalDelivery(1);
     stack.addAddress(1, IPAddress.v4(127, 0, 0, 1), 8);
     stack.addAddress(1, IPAddress.parse("::1") as IPAddress, 128);
     interfaces.push({
@@ -115,7 +122,8 @@ export function createHostStack(opts: Omit<ServeNetstackOptions, "fd">): HostSta
     });
     if (tap !== undefined) {
       const t = tap;
-      stack.createNic(2, sniff(t, LINKTYPE_ETHERNET));
+      const tapPcap = pcap(LINKTYPE_ETHERNET);
+      stack.createNic(2, tapPcap === undefined ? t : new SnifferEndpoint(t, tapPcap));
       interfaces.push({
         nicId: 2,
         name: "eth0",

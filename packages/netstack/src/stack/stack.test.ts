@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { IPAddress } from "../address.js";
 import { ManualClock } from "../clock.js";
-import { ErrAlreadyBound, ErrBadAddress, ErrDuplicateAddress, ErrDuplicateNicId, ErrNoRoute, ErrPortInUse, ErrUnknownNicId, isNetError } from "../errors.js";
+import { ErrAlreadyBound, ErrBadAddress, ErrDuplicateAddress, ErrDuplicateNicId, ErrInvalidArgument, ErrNoRoute, ErrPortInUse, ErrUnknownNicId, isNetError } from "../errors.js";
 import { ChannelEndpoint } from "../link/channel.js";
 import { LoopbackEndpoint } from "../link/loopback.js";
 import { Prng } from "../random.js";
@@ -189,5 +189,38 @@ describe("loopback subnet", () => {
     const d = rx.recvFrom() as Datagram;
     expect(d.to.key).toBe("127.1.2.3");
     expect(d.from.address.key).toBe("127.1.2.3");
+  });
+});
+
+describe("local delivery through the loopback NIC", () => {
+  it("sends packets to the stack's own addresses, on any NIC, out through lo's link", () => {
+    const clock = new ManualClock();
+    const lo = new LoopbackEndpoint(clock);
+    let loFrames = 0;
+    const counted = { mtu: lo.mtu, headerKind: lo.headerKind, linkAddress: lo.linkAddress, attach: lo.attach.bind(lo), writePackets: (f: readonly Uint8Array[]) => ((loFrames += f.length), lo.writePackets(f)) };
+    const eth = new ChannelEndpoint({ headerKind: "ethernet" });
+    const s = new Stack({ clock });
+    s.createNic(1, counted);
+    s.createNic(2, new ChannelEndpoint());
+    s.addAddress(1, ip("127.0.0.1"), 8);
+    s.addAddress(2, ip("10.0.0.1"), 24);
+    expect(s.setLocalDelivery(9)).toBe(ErrUnknownNicId);
+    s.createNic(3, eth);
+    expect(s.setLocalDelivery(3)).toBe(ErrInvalidArgument);
+    expect(s.setLocalDelivery(1)).toBeUndefined();
+    for (const to of ["127.0.0.1", "10.0.0.1", "127.1.2.3"]) {
+      const a = s.newUdpEndpoint("ipv4");
+      const b = s.newUdpEndpoint("ipv4");
+      expect(b.bind({ port: 53 })).toBeUndefined();
+      const before = loFrames;
+      expect(a.sendTo(new Uint8Array([1, 2]), { address: ip(to), port: 53 })).toBe(2);
+      clock.runDue();
+      const d = b.recvFrom() as Datagram;
+      expect(isErr(d)).toBe(false);
+      expect([...d.data]).toEqual([1, 2]);
+      expect(loFrames).toBe(before + 1);
+      a.close();
+      b.close();
+    }
   });
 });

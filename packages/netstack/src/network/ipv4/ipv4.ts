@@ -181,8 +181,11 @@ export class IPv4Protocol {
 
   private emit(route: Route, pkt: Uint8Array): void {
     if (route.local) {
-      // Local destinations loop back through the clock so a send never re-enters receive.
-      this.stack.clock.schedule(0, () => this.handlePacket(route.nic, pkt));
+      // Local destinations go through the loopback NIC if the stack has one, else straight
+      // back through the clock; either way a send never re-enters receive.
+      const lo = this.stack.localDelivery;
+      if (lo !== undefined) lo.writeIPv4(route.remoteAddress, pkt);
+      else this.stack.clock.schedule(0, () => this.handlePacket(route.nic, pkt));
       return;
     }
     route.nic.writeIPv4(route.nextHop, pkt);

@@ -218,7 +218,9 @@ export class IPv6Protocol {
 
   private emit(route: Route, pkt: Uint8Array): void {
     if (route.local) {
-      this.stack.clock.schedule(0, () => this.handlePacket(route.nic, pkt));
+      const lo = this.stack.localDelivery;
+      if (lo !== undefined) lo.writeIPv6(route.remoteAddress, pkt);
+      else this.stack.clock.schedule(0, () => this.handlePacket(route.nic, pkt));
       return;
     }
     route.nic.writeIPv6(route.nextHop, pkt);
