@@ -3,7 +3,8 @@
 //   1. bulk HTTP throughput TS <-> Linux over a TAP device (curl fetching from the TS stack, and a
 //      TS client fetching from nginx-light), beside Linux <-> Linux over a veth pair (curl from
 //      nginx-light), the same file both ways;
-//   2. TS <-> TS over the stack's own loopback on the host clock;
+//   2. TS <-> TS over the stack's own loopback on the host clock, in this process and through a
+//      real `runsc-ts netstack` process's RPC;
 //   3. the loss figures, 1% of data segments dropped on a low-RTT link, SACK vs no SACK:
 //      a. real time, TS sender -> Linux receiver over the TAP, the drop done by iptables
 //         (-m statistic) in the namespace; Linux -> Linux over veth the same way for reference;
@@ -227,11 +228,44 @@ const loFetch = await tsFetch(lo.stack, "127.0.0.1", 80, "/file");
 await loServing;
 lo.close();
 
+// The same through a real `runsc-ts netstack` process, both ends driven over its RPC (what a
+// sandboxed program will see, less the sentry).
+const { netstack: capnp } = await import(new URL("proto/dist/index.js", root).href);
+const { rpcOverFd } = await import(new URL("platform/dist/index.js", root).href);
+const rpcLoopback = await (async () => {
+  const [ours, theirs] = native.socketpair(native.constants.SOCK_STREAM | native.constants.SOCK_CLOEXEC);
+  const bin = new URL("runsc/bin/runsc-ts.js", root).pathname;
+  const child = spawn(process.execPath, [bin, "--debug-log", path.join(dir, "netstack.log"), "netstack", "--fd", "3"], { stdio: ["ignore", "ignore", "inherit", theirs] });
+  children.push(child);
+  native.close(theirs);
+  const conn = rpcOverFd(ours);
+  const stack = conn.bootstrap(capnp.Stack$Client);
+  const AF_INET = 2;
+  const SOCK_STREAM = 1;
+  const listener = await ns.RemoteSocket.open(stack, AF_INET, SOCK_STREAM);
+  await listener.bind({ address: "127.0.0.1", port: 80 });
+  await listener.listen();
+  const client = await ns.RemoteSocket.open(stack, AF_INET, SOCK_STREAM);
+  const t0 = performance.now();
+  const [{ socket: server }] = await Promise.all([listener.accept(), client.connect({ address: "127.0.0.1", port: 80 })]);
+  const sending = (async () => {
+    await server.sendAll(body, 1 << 20);
+    await server.shutdown(1 /* SHUT_WR */);
+  })();
+  const bytes = await client.readToEnd(() => {});
+  await sending;
+  const ms = performance.now() - t0;
+  conn.close();
+  await new Promise((resolve) => child.once("close", resolve));
+  return { bytes, ms };
+})();
+
 console.log(`\nbulk HTTP transfer of ${MB} MB (MB/s = 10^6 bytes/s)`);
 console.log(`  TS -> Linux over TAP   (curl from the TS stack)     ${mbps(tsToLinux.bytes, tsToLinux.ms).padStart(8)} MB/s`);
 console.log(`  Linux -> TS over TAP   (TS client from nginx-light) ${mbps(linuxToTs.bytes, linuxToTs.ms).padStart(8)} MB/s`);
 console.log(`  Linux -> Linux over veth (curl from nginx-light)    ${mbps(veth.bytes, veth.ms).padStart(8)} MB/s`);
 console.log(`  TS -> TS over the stack's loopback (host clock)     ${mbps(loFetch.bytes, loFetch.ms).padStart(8)} MB/s`);
+console.log(`  TS -> TS over loopback in a netstack process, RPC  ${mbps(rpcLoopback.bytes, rpcLoopback.ms).padStart(8)} MB/s`);
 console.log(`  ratios: TS->Linux / veth ${(tsToLinux.bytes / tsToLinux.ms / (veth.bytes / veth.ms)).toFixed(3)}x, Linux->TS / veth ${(linuxToTs.bytes / linuxToTs.ms / (veth.bytes / veth.ms)).toFixed(3)}x`);
 tap.host.close();
 
