@@ -14,6 +14,7 @@
         "src/fs_socket.cc",
         "src/ptrace.cc",
         "src/tracer_wait.cc",
+        "src/tty.cc",
         "src/tun.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -1,7 +1,7 @@
 // The issue's differential list: Debian's dynamically linked programs (ld.so, libc, file
 // mappings, futexes) under `runsc-ts do`, byte-identical stdout and the same exit status as
-// natively. Absolute paths: the caller's PATH may hold wrapper scripts (pyenv shims) that need
-// fork/exec, which the sandbox does not have yet.
+// natively. Absolute paths: the caller's PATH may hold wrapper scripts (pyenv shims) that are
+// not what the native run would execute either.
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -57,6 +57,13 @@ describe("runsc-ts do runs Debian's programs like the host does", () => {
     const got = run(argv, true);
     expect(got.status).toBe(want.status);
     expect(got.stdout.equals(want.stdout)).toBe(true);
+  });
+
+  it("head -c 1000000 /dev/zero | wc -c, as a pipeline inside one sandbox", () => {
+    const argv = ["/bin/sh", "-c", "/usr/bin/head -c 1000000 /dev/zero | /usr/bin/wc -c"];
+    const got = run(argv, true);
+    expect(got.stdout.toString()).toBe("1000000\n");
+    expect(got.status).toBe(run(argv, false).status);
   });
 
   it("head -c 1000000 /dev/zero | wc -c, as two sandboxed processes joined by the test", () => {

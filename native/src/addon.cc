@@ -16,6 +16,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   runsc::InitFsSocket(env, exports);
   runsc::InitPtrace(env, exports);
   runsc::InitTracerWait(env, exports);
+  runsc::InitTty(env, exports);
   runsc::InitTun(env, exports);
   return exports;
 }

@@ -1,7 +1,10 @@
 // File descriptor primitives: close, dup, and the CLOEXEC/NONBLOCK flags.
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
+
+#include <string>
 
 #include "args.h"
 #include "errors.h"
@@ -90,10 +93,29 @@ Napi::Value SetNonblock(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// memfdCreate(name) -> a new anonymous memory file (close-on-exec), for tmpfs files that an
+// application maps shared: the host FD can then be mapped into its address space.
+Napi::Value MemfdCreate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) {
+    ThrowTypeError(env, "The \"name\" argument must be of type string");
+    return env.Undefined();
+  }
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  if (name.size() > 249) name.resize(249);  // MFD_NAME_MAX_LEN
+  int fd = memfd_create(name.c_str(), MFD_CLOEXEC);
+  if (fd < 0) {
+    ThrowSystemError(env, errno, "memfd_create");
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, fd);
+}
+
 }  // namespace
 
 void InitFd(Napi::Env env, Napi::Object exports) {
   exports.Set("close", Napi::Function::New(env, Close, "close"));
+  exports.Set("memfdCreate", Napi::Function::New(env, MemfdCreate, "memfdCreate"));
   exports.Set("dup", Napi::Function::New(env, Dup, "dup"));
   exports.Set("getCloexec", Napi::Function::New(env, GetCloexec, "getCloexec"));
   exports.Set("setCloexec", Napi::Function::New(env, SetCloexec, "setCloexec"));

@@ -45,6 +45,9 @@ void InitFsSocket(Napi::Env env, Napi::Object exports);
 void InitPtrace(Napi::Env env, Napi::Object exports);
 void InitTracerWait(Napi::Env env, Napi::Object exports);
 
+// ttyIoctl: vetted terminal ioctls on host FDs (tty.cc).
+void InitTty(Napi::Env env, Napi::Object exports);
+
 // tunOpen (TUNSETIFF), readPackets, writePackets and the IFF_* constants (tun.cc).
 void InitTun(Napi::Env env, Napi::Object exports);
 

@@ -24,6 +24,8 @@
 #include <stddef.h>
 #include <string.h>
 #include <sched.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
@@ -199,7 +201,7 @@ int Inject(pid_t tid, long nr, const uint64_t args[6], int64_t* result, pid_t* c
 // the child only async-signal-safe system calls before execve. Every signal stays blocked in
 // the child until the stub unblocks them itself (stub.c), so none of Node's handlers can run in
 // the child before execve resets them.
-pid_t SpawnStub(const char* path, int* err) {
+pid_t SpawnStub(const char* path, int channel, int* err) {
   pid_t parent = getpid();
   sigset_t all, old;
   sigfillset(&all);
@@ -221,7 +223,12 @@ pid_t SpawnStub(const char* path, int* err) {
     if (persona >= 0 && (persona & ADDR_NO_RANDOMIZE)) {
       syscall(SYS_personality, persona & ~static_cast<long>(ADDR_NO_RANDOMIZE));
     }
-    syscall(SYS_close_range, 0U, ~0U, 0U);
+    // Only the channel survives, as STUB_CHANNEL_FD (dup2 clears close-on-exec; so must fcntl
+    // when it is already there).
+    if (channel == STUB_CHANNEL_FD) syscall(SYS_fcntl, channel, F_SETFD, 0);
+    else if (syscall(SYS_dup2, channel, STUB_CHANNEL_FD) != STUB_CHANNEL_FD) syscall(SYS_exit_group, 124);
+    syscall(SYS_close_range, 0U, STUB_CHANNEL_FD - 1U, 0U);
+    syscall(SYS_close_range, STUB_CHANNEL_FD + 1U, ~0U, 0U);
     if (syscall(SYS_ptrace, PTRACE_TRACEME, 0, 0, 0) != 0) syscall(SYS_exit_group, 125);
     const char* argv[] = {path, nullptr};
     const char* envp[] = {nullptr};
@@ -232,9 +239,9 @@ pid_t SpawnStub(const char* path, int* err) {
 }
 
 // Starts one zygote; returns its pid, or 0 with *err / *detail on failure (the child is reaped).
-pid_t StartZygote(const char* path, int* err, std::string* detail, bool* retry) {
+pid_t StartZygote(const char* path, int channel, int* err, std::string* detail, bool* retry) {
   *retry = false;
-  pid_t pid = SpawnStub(path, err);
+  pid_t pid = SpawnStub(path, channel, err);
   if (pid < 0) {
     *detail = "clone";
     return 0;
@@ -270,7 +277,8 @@ pid_t StartZygote(const char* path, int* err, std::string* detail, bool* retry) 
       regs.rip != STUB_TRAP_ADDR + 1) {
     return fail(EPROTO, "stub did not stop at its trap");
   }
-  // Unmap everything but the stub page: the stub binary, its stack, the vDSO and vvar.
+  // Unmap everything but the stub page: the stub binary, its stack, the vDSO and vvar. Then
+  // map the scratch page below it.
   uint64_t below[6] = {0, STUB_PAGE_ADDR, 0, 0, 0, 0};
   uint64_t above[6] = {STUB_PAGE_ADDR + STUB_PAGE_SIZE, STUB_USER_TOP - STUB_PAGE_ADDR - STUB_PAGE_SIZE, 0, 0, 0, 0};
   int64_t result = 0;
@@ -280,11 +288,19 @@ pid_t StartZygote(const char* path, int* err, std::string* detail, bool* retry) 
     e = Inject(pid, SYS_munmap, above, &result, nullptr);
     if (e != 0 || result != 0) return fail(e != 0 ? e : static_cast<int>(-result), "munmap");
   }
+  uint64_t scratch[6] = {STUB_SCRATCH_ADDR, STUB_SCRATCH_SIZE, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, static_cast<uint64_t>(-1), 0};
+  e = Inject(pid, SYS_mmap, scratch, &result, nullptr);
+  if (e != 0 || result != static_cast<int64_t>(STUB_SCRATCH_ADDR)) {
+    return fail(e != 0 ? e : static_cast<int>(-result), "mmap of the scratch page");
+  }
   return pid;
 }
 
-// ptraceStart(stubPath) -> the zygote's pid (also the tracees' process group). Makes the
-// calling thread the tracer. Throws if already started (one platform per process).
+// ptraceStart(stubPath, channelFd) -> the zygote's pid (also the tracees' process group).
+// Makes the calling thread the tracer. `channelFd` becomes the zygote's (and every stub's)
+// STUB_CHANNEL_FD; the caller keeps its own copy. Throws if already started (one platform per
+// process).
 Napi::Value Start(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsString()) {
@@ -292,6 +308,8 @@ Napi::Value Start(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   std::string path = info[0].As<Napi::String>().Utf8Value();
+  int channel;
+  if (!GetFdArg(info, 1, "channelFd", &channel)) return env.Undefined();
   if (g_zygote != 0) {
     Napi::Error::New(env, "ptraceStart: the platform is already started in this process").ThrowAsJavaScriptException();
     return env.Undefined();
@@ -303,7 +321,7 @@ Napi::Value Start(const Napi::CallbackInfo& info) {
   bool retry = false;
   pid_t pid = 0;
   for (int attempt = 0; attempt < 4 && pid == 0; attempt++) {
-    pid = StartZygote(path.c_str(), &err, &detail, &retry);
+    pid = StartZygote(path.c_str(), channel, &err, &detail, &retry);
     if (pid == 0 && !retry) break;
   }
   if (pid == 0) {
@@ -779,6 +797,8 @@ void InitPtrace(Napi::Env env, Napi::Object exports) {
   set("AUDIT_ARCH_X86_64", AUDIT_ARCH_X86_64);
   set("AUDIT_ARCH_I386", AUDIT_ARCH_I386);
   set("STUB_PAGE_ADDR", static_cast<double>(STUB_PAGE_ADDR));
+  set("STUB_SCRATCH_ADDR", static_cast<double>(STUB_SCRATCH_ADDR));
+  set("STUB_CHANNEL_FD", STUB_CHANNEL_FD);
   set("STUB_PAGE_SIZE", static_cast<double>(STUB_PAGE_SIZE));
   set("STUB_SYSCALL_ADDR", static_cast<double>(STUB_SYSCALL_ADDR));
   set("INTERRUPT_SIGNAL", kInterruptSignal);

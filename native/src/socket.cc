@@ -14,6 +14,7 @@
 
 #include "args.h"
 #include "errors.h"
+#include "fs_args.h"
 #include "modules.h"
 
 namespace runsc {
@@ -212,9 +213,40 @@ Napi::Value RecvMsg(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(got));
 }
 
+// listen(fd, backlog): a bound stream socket starts accepting connections.
+Napi::Value Listen(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd;
+  uint32_t backlog;
+  if (!GetFdArg(info, 0, "fd", &fd) || !GetU32Arg(info, 1, "backlog", &backlog)) return env.Undefined();
+  if (listen(fd, static_cast<int>(backlog > 4096 ? 4096 : backlog)) != 0) ThrowSystemError(env, errno, "listen");
+  return env.Undefined();
+}
+
+// accept4(fd) -> a connected socket (close-on-exec, non-blocking), or -1 when no connection is
+// waiting on a non-blocking listener. EINTR and ECONNABORTED (a client gone before accept) are
+// retried.
+Napi::Value Accept(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd;
+  if (!GetFdArg(info, 0, "fd", &fd)) return env.Undefined();
+  int conn;
+  do {
+    conn = accept4(fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+  } while (conn < 0 && (errno == EINTR || errno == ECONNABORTED));
+  if (conn < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(env, -1);
+    ThrowSystemError(env, errno, "accept4");
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, conn);
+}
+
 }  // namespace
 
 void InitSocket(Napi::Env env, Napi::Object exports) {
+  exports.Set("listen", Napi::Function::New(env, Listen, "listen"));
+  exports.Set("accept4", Napi::Function::New(env, Accept, "accept4"));
   exports.Set("socketpair", Napi::Function::New(env, SocketPair, "socketpair"));
   exports.Set("sendmsg", Napi::Function::New(env, SendMsg, "sendmsg"));
   exports.Set("recvmsg", Napi::Function::New(env, RecvMsg, "recvmsg"));

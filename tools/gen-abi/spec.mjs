@@ -159,6 +159,15 @@ export const constantGroups = [
   },
   {
     out: "signals",
+    title: "Signal frames: the fpstate magic numbers and ucontext flags",
+    tu: "kernel",
+    scan: [
+      ["asm/sigcontext.h", /^FP_XSTATE_MAGIC[12]$/],
+      ["asm/ucontext.h", /^UC_/],
+    ],
+  },
+  {
+    out: "signals",
     title: "siginfo si_code values and sigevent notify types",
     tu: "kernel",
     scan: [["asm-generic/siginfo.h", /^((SI|ILL|FPE|SEGV|BUS|TRAP|CLD|POLL|SYS|EMT|SIGEV)_|NSIG[A-Z]+$)/]],

@@ -17,6 +17,7 @@ export type {
   SystemError,
 } from "./native.js";
 export { rpcOverFd, rpcPair } from "./rpc.js";
+export { UnixListener, listenUnixAt } from "./unix-listener.js";
 export type { RpcOptions } from "./rpc.js";
 export type { AddressSpace, AppEvent, Context, Platform, SyscallArgs } from "./platform.js";
 export { PLATFORM_NAMES, PlatformUnavailableError, platformFor } from "./platform-for.js";

@@ -127,6 +127,26 @@ export interface NativeAddon extends PtraceAddon {
    */
   recvmsg(fd: number, buf: Uint8Array, fdsOut: number[]): number;
 
+  /**
+   * A vetted terminal ioctl on a host FD: TCGETS, TCSETS, TCSETSW, TCSETSF (buf: struct termios),
+   * TIOCGWINSZ, TIOCSWINSZ (struct winsize), FIONREAD, TIOCOUTQ (int). `buf` is exactly the
+   * argument's size and is updated in place; returns the ioctl's result. Other requests are a
+   * RangeError; a failed ioctl throws a SystemError (ENOTTY for a file that is not a terminal).
+   */
+  ttyIoctl(fd: number, request: number, buf: Uint8Array): number;
+
+  /** listen(2) on a bound stream socket (backlog capped at 4096). */
+  listen(fd: number, backlog: number): void;
+
+  /**
+   * accept4(2): the next connection as a close-on-exec, non-blocking socket, or -1 when none is
+   * waiting on a non-blocking listener.
+   */
+  accept4(fd: number): number;
+
+  /** memfd_create(name, MFD_CLOEXEC): an anonymous memory file (for shared tmpfs mappings). */
+  memfdCreate(name: string): number;
+
   /** close(fd); EINTR counts as closed (Linux releases the descriptor anyway). */
   close(fd: number): void;
   /** A new descriptor for the same open file, close-on-exec (F_DUPFD_CLOEXEC). */
@@ -247,6 +267,10 @@ export interface PtraceConstants {
   readonly AUDIT_ARCH_X86_64: number;
   readonly AUDIT_ARCH_I386: number;
   readonly STUB_PAGE_ADDR: number;
+  /** A writable page below the stub page, for the pointer arguments of injected calls. */
+  readonly STUB_SCRATCH_ADDR: number;
+  /** The descriptor on which every stub receives host FDs to map. */
+  readonly STUB_CHANNEL_FD: number;
   readonly STUB_PAGE_SIZE: number;
   readonly STUB_SYSCALL_ADDR: number;
   /** Host signal that interrupts a tracee (never delivered to it). */
@@ -274,8 +298,11 @@ export interface PtraceConstants {
  */
 export interface PtraceAddon {
   readonly ptraceConstants: PtraceConstants;
-  /** Starts the zygote stub (makes this thread the tracer); returns its pid. One per process. */
-  ptraceStart(stubPath: string): number;
+  /**
+   * Starts the zygote stub (makes this thread the tracer); returns its pid. One per process.
+   * `channelFd` becomes every stub's STUB_CHANNEL_FD (the caller keeps its own descriptor).
+   */
+  ptraceStart(stubPath: string, channelFd: number): number;
   /** Kills and reaps the zygote and every tracee. */
   ptraceStop(): void;
   /** Gives a tracee its register (USER_REGS_COUNT) and siginfo (SIGINFO_SIZE) buffers; fills regs. */

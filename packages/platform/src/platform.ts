@@ -68,6 +68,11 @@ export interface Context {
 export interface AddressSpace {
   readonly destroyed: boolean;
   mmap(addr: bigint, length: bigint, prot: number, flags: number, fd?: number, offset?: bigint): bigint | LinuxError;
+  /**
+   * Maps the sentry's host file `hostFd` at `addr` (mmap(2) semantics for `flags`; MAP_SHARED
+   * mappings share pages with the file and every other mapping of it).
+   */
+  mapFile(addr: bigint, length: bigint, prot: number, flags: number, hostFd: number, offset: bigint): bigint | LinuxError;
   munmap(addr: bigint, length: bigint): LinuxError | undefined;
   mprotect(addr: bigint, length: bigint, prot: number): LinuxError | undefined;
   mremap(oldAddr: bigint, oldLength: bigint, newLength: bigint, flags: number, newAddr?: bigint): bigint | LinuxError;

@@ -75,3 +75,4 @@ export { loadExecutable, type ExecRequest, type LoadedProgram } from "./loader/l
 export { HostFilesystem } from "./fsimpl/host/hostfs.js";
 export { OCI_VERSION, SpecError, defaultSpecJson, parseSpec, type Spec } from "./oci/spec.js";
 export { StartError, boot, credentialsOf, limitsOf, type BootOptions, type Sandbox } from "./boot/loader.js";
+export { Controller } from "./control/controller.js";

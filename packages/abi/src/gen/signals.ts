@@ -109,6 +109,13 @@ export const SS_DISABLE = 2;
 export const SS_AUTODISARM = 0x80000000; // (1U << 31)
 export const SS_FLAG_BITS = 0x80000000; // = SS_AUTODISARM
 
+// ---- Signal frames: the fpstate magic numbers and ucontext flags (asm/sigcontext.h, asm/ucontext.h)
+export const FP_XSTATE_MAGIC1 = 0x46505853;
+export const FP_XSTATE_MAGIC2 = 0x46505845;
+export const UC_FP_XSTATE = 0x1;
+export const UC_SIGCONTEXT_SS = 0x2;
+export const UC_STRICT_RESTORE_SS = 0x4;
+
 // ---- siginfo si_code values and sigevent notify types (asm-generic/siginfo.h)
 export const SI_MAX_SIZE = 128;
 export const SI_USER = 0;

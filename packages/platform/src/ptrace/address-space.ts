@@ -17,12 +17,14 @@ import {
   type LinuxError,
   SIGCHLD,
   SYS_clone,
+  SYS_close,
   SYS_fork,
   SYS_madvise,
   SYS_mmap,
   SYS_mprotect,
   SYS_mremap,
   SYS_munmap,
+  SYS_recvmsg,
   linuxErrorFromErrno,
 } from "@runsc-ts/abi";
 import { native } from "../native.js";
@@ -33,11 +35,55 @@ import type { Tracer } from "./tracer.js";
 const u64 = (v: bigint): bigint => BigInt.asUintN(64, v);
 
 /**
- * The stub page and everything above it are not the application's: the top of the address
- * space the sentry may use is STUB_PAGE_ADDR. A range reaching into it is refused as Linux
- * refuses a range beyond TASK_SIZE.
+ * The scratch and stub pages and everything above them are not the application's: the top of
+ * the address space the sentry may use is STUB_SCRATCH_ADDR. A range reaching into it is refused
+ * as Linux refuses a range beyond TASK_SIZE.
  */
-export const APP_ADDRESS_TOP = BigInt(native.ptraceConstants.STUB_PAGE_ADDR);
+export const APP_ADDRESS_TOP = BigInt(native.ptraceConstants.STUB_SCRATCH_ADDR);
+
+const SCRATCH = BigInt(native.ptraceConstants.STUB_SCRATCH_ADDR);
+const CHANNEL_FD = BigInt(native.ptraceConstants.STUB_CHANNEL_FD);
+const MSG_DONTWAIT = 0x40n;
+const MSG_CMSG_CLOEXEC = 0x40000000n;
+const SOL_SOCKET = 1;
+const SCM_RIGHTS = 1;
+
+/**
+ * Our end of the stubs' channel (a SOCK_SEQPACKET socket every stub inherits as
+ * STUB_CHANNEL_FD): each message carries one host FD and a sequence number, so a stub that
+ * receives a stale message (an earlier transfer that failed halfway) can tell and drop it.
+ */
+export class FdChannel {
+  private seq = 0n;
+  constructor(private fd: number) {}
+
+  /** Queues `hostFd` for the next stub that receives; returns the message's sequence number. */
+  send(hostFd: number): bigint {
+    const seq = ++this.seq;
+    const b = new Uint8Array(8);
+    new DataView(b.buffer).setBigUint64(0, seq, true);
+    if (native.sendmsg(this.fd, [b], [hostFd]) !== 8) throw new Error("the stub channel is full");
+    return seq;
+  }
+
+  close(): void {
+    if (this.fd >= 0) native.close(this.fd);
+    this.fd = -1;
+  }
+}
+
+/** recvmsg's arguments in the scratch page: msghdr, its iovec, the data and the control buffer. */
+function receiveArea(): Uint8Array {
+  const b = new Uint8Array(152);
+  const dv = new DataView(b.buffer);
+  dv.setBigUint64(16, SCRATCH + 64n, true); // msg_iov
+  dv.setBigUint64(24, 1n, true); // msg_iovlen
+  dv.setBigUint64(32, SCRATCH + 128n, true); // msg_control
+  dv.setBigUint64(40, 24n, true); // msg_controllen: CMSG_SPACE(sizeof(int))
+  dv.setBigUint64(64, SCRATCH + 96n, true); // iov_base
+  dv.setBigUint64(72, 8n, true); // iov_len
+  return b;
+}
 
 function beyondTop(addr: bigint, length: bigint): boolean {
   return addr < 0n || length < 0n || addr + length > APP_ADDRESS_TOP;
@@ -62,6 +108,7 @@ export class PtraceAddressSpace implements AddressSpace {
     private readonly tracer: Tracer,
     /** The platform's live address spaces: this one is in it until destroyed. */
     private readonly spaces: Set<PtraceAddressSpace>,
+    private readonly channel: FdChannel,
   ) {
     spaces.add(this);
   }
@@ -86,6 +133,37 @@ export class PtraceAddressSpace implements AddressSpace {
   mmap(addr: bigint, length: bigint, prot: number, flags: number, fd = -1, offset = 0n): bigint | LinuxError {
     if (beyondTop(addr, length)) return ENOMEM;
     return hostResult(this.inject(SYS_mmap, addr, length, BigInt(prot), BigInt(flags), BigInt(fd), offset)[0]);
+  }
+
+  /**
+   * Maps host file `hostFd` (a descriptor of the sentry's) into the stub: the FD travels over the
+   * stub channel, the stub receives it (recvmsg with its arguments in the scratch page), maps it
+   * and closes it again (the mapping keeps the file).
+   */
+  mapFile(addr: bigint, length: bigint, prot: number, flags: number, hostFd: number, offset: bigint): bigint | LinuxError {
+    if (beyondTop(addr, length)) return ENOMEM;
+    const seq = this.channel.send(hostFd);
+    let stubFd = -1n;
+    // Drop any stale message ahead of ours (an earlier transfer that failed halfway).
+    for (let tries = 0; tries < 8 && stubFd < 0n; tries++) {
+      native.vmWrite(this.pid, BigUint64Array.of(SCRATCH, 152n), receiveArea());
+      const got = this.inject(SYS_recvmsg, CHANNEL_FD, SCRATCH, MSG_DONTWAIT | MSG_CMSG_CLOEXEC)[0];
+      if (got !== 8n) throw new Error(`stub ${this.pid} could not receive a file (recvmsg: ${got})`);
+      const back = new Uint8Array(56);
+      native.vmRead(this.pid, BigUint64Array.of(SCRATCH + 96n, 56n), back);
+      const dv = new DataView(back.buffer);
+      const fd = dv.getInt32(48, true);
+      const isRights = dv.getInt32(40, true) === SOL_SOCKET && dv.getInt32(44, true) === SCM_RIGHTS && dv.getBigUint64(32, true) === 20n;
+      if (!isRights) throw new Error(`stub ${this.pid} received no descriptor`);
+      if (dv.getBigUint64(0, true) === seq) stubFd = BigInt(fd);
+      else this.inject(SYS_close, BigInt(fd));
+    }
+    if (stubFd < 0n) throw new Error(`stub ${this.pid} did not receive its file`);
+    try {
+      return hostResult(this.inject(SYS_mmap, addr, length, BigInt(prot), BigInt(flags), stubFd, offset)[0]);
+    } finally {
+      this.inject(SYS_close, stubFd);
+    }
   }
 
   munmap(addr: bigint, length: bigint): LinuxError | undefined {
@@ -145,7 +223,7 @@ export class PtraceAddressSpace implements AddressSpace {
   fork(from: Context): { addressSpace: PtraceAddressSpace; context: PtraceContext } {
     const [r, pid] = this.inject(SYS_fork);
     if (pid <= 0) throw new Error(`fork in stub ${this.pid} failed: ${String(r)}`);
-    const child = new PtraceAddressSpace(pid, this.tracer, this.spaces);
+    const child = new PtraceAddressSpace(pid, this.tracer, this.spaces, this.channel);
     try {
       return { addressSpace: child, context: child.cloneThread(from) };
     } catch (e) {

@@ -11,7 +11,7 @@
 import { SYS_fork } from "@runsc-ts/abi";
 import { native, nativeBuildDir } from "../native.js";
 import type { Platform } from "../platform.js";
-import { PtraceAddressSpace } from "./address-space.js";
+import { FdChannel, PtraceAddressSpace } from "./address-space.js";
 import type { PtraceContext } from "./context.js";
 import { Tracer } from "./tracer.js";
 
@@ -42,15 +42,27 @@ export class PtracePlatform implements Platform {
     /** The zygote's pid: also the process group of every stub. */
     readonly zygote: number,
     private readonly tracer: Tracer,
+    /** Our end of the stubs' channel: host FDs to map are sent here (FdChannel). */
+    private readonly channel: FdChannel,
   ) {}
 
   /** Starts the platform (one per process at a time); the calling thread becomes the tracer. */
   static start(options: PtraceOptions = {}): PtracePlatform {
     if (current !== undefined) throw new Error("the ptrace platform is already running in this process");
-    const zygote = native.ptraceStart(stubPath);
+    const { SOCK_SEQPACKET, SOCK_CLOEXEC } = native.constants;
+    const [ours, theirs] = native.socketpair(SOCK_SEQPACKET | SOCK_CLOEXEC);
+    let zygote: number;
+    try {
+      zygote = native.ptraceStart(stubPath, theirs);
+    } catch (e) {
+      native.close(ours);
+      throw e;
+    } finally {
+      native.close(theirs);
+    }
     native.ptraceSetPinning(options.pinContexts ?? true);
     tracer ??= new Tracer();
-    current = new PtracePlatform(zygote, tracer);
+    current = new PtracePlatform(zygote, tracer, new FdChannel(ours));
     return current;
   }
 
@@ -63,7 +75,7 @@ export class PtracePlatform implements Platform {
     if (this.closed) throw new Error("the ptrace platform is closed");
     const [r, pid] = native.ptraceInject(this.zygote, SYS_fork, this.zygoteArgs);
     if (pid <= 0) throw new Error(`fork of the zygote stub failed: ${String(r)}`);
-    const as = new PtraceAddressSpace(pid, this.tracer, this.spaces);
+    const as = new PtraceAddressSpace(pid, this.tracer, this.spaces, this.channel);
     try {
       return { addressSpace: as, context: as.newContext() };
     } catch (e) {
@@ -77,6 +89,7 @@ export class PtracePlatform implements Platform {
     this.closed = true;
     for (const as of [...this.spaces]) as.destroy();
     native.ptraceStop();
+    this.channel.close();
     current = undefined;
   }
 }

@@ -1,5 +1,5 @@
 import { SIGFPE, SIGILL, SIGKILL, SIGSEGV, SIGSYS, SIGTRAP, SYS_exit_group, SYS_getpid, SYS_getppid, SYS_read, SYS_write } from "@runsc-ts/abi";
-import { readFileSync, readlinkSync } from "node:fs";
+import { closeSync, ftruncateSync, readFileSync, readSync, readdirSync, readlinkSync, writeSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { native } from "../native.js";
 import type { AppEvent } from "../platform.js";
@@ -15,12 +15,14 @@ function syscallOf(e: AppEvent): { nr: number; args: readonly bigint[] } {
 }
 
 describe("stubs", () => {
-  it("leaves only the stub page mapped in a new address space", () => {
+  it("leaves only the scratch and stub pages mapped in a new address space, and the channel as its only FD", () => {
     const { addressSpace: as } = platform().newAddressSpace();
     const maps = readFileSync(`/proc/${as.pid}/maps`, "utf8").trim().split("\n");
     const mapped = maps.filter((l) => !l.includes("[vsyscall]"));
-    expect(mapped).toHaveLength(1);
-    expect(mapped[0]).toMatch(/^7fffffffe000-7ffffffff000 r-xp /);
+    expect(mapped).toHaveLength(2);
+    expect(mapped[0]).toMatch(/^7fffffffd000-7fffffffe000 rw-p /);
+    expect(mapped[1]).toMatch(/^7fffffffe000-7ffffffff000 r-xp /);
+    expect(readdirSync(`/proc/${as.pid}/fd`)).toEqual([String(native.ptraceConstants.STUB_CHANNEL_FD)]);
     const status = readFileSync(`/proc/${as.pid}/status`, "utf8");
     expect(status).toMatch(/^Seccomp:\s+2$/m);
     expect(status).toMatch(new RegExp(`^TracerPid:\\s+${process.pid}$`, "m"));
@@ -191,9 +193,9 @@ describe("memory and injected syscalls", () => {
     expect(m?.name).toBe("EINVAL");
   });
 
-  it("keeps the stub page out of the application's reach", () => {
+  it("keeps the scratch and stub pages out of the application's reach", () => {
     const { addressSpace: as } = platform().newAddressSpace();
-    const stub = 0x7fffffffe000n;
+    const stub = 0x7fffffffd000n; // the scratch page, then the stub page
     expect(as.mmap(stub, 0x1000n, 3, 0x32)).toHaveProperty("name", "ENOMEM");
     expect(as.mmap(stub - 0x1000n, 0x2000n, 3, 0x32)).toHaveProperty("name", "ENOMEM");
     expect(as.munmap(stub, 0x1000n)?.name).toBe("EINVAL");
@@ -201,6 +203,37 @@ describe("memory and injected syscalls", () => {
     expect(as.mremap(0x10000n, 0x1000n, 0x1000n, 3, stub)).toHaveProperty("name", "ENOMEM");
     expect(as.mmap(stub - 0x1000n, 0x1000n, 3, 0x32)).toBe(stub - 0x1000n);
     expect(readFileSync(`/proc/${as.pid}/maps`, "utf8")).toMatch(/^7fffffffe000-7ffffffff000 r-xp /m);
+  });
+
+  it("maps a host file shared: the stub receives the FD over its channel, maps it and closes it", () => {
+    const { addressSpace: as } = platform().newAddressSpace();
+    const fd = native.memfdCreate("shared-test");
+    try {
+      writeSync(fd, Buffer.from("hello from the host file"));
+      ftruncateSync(fd, 0x2000);
+      const at = as.mapFile(0x3000_0000n, 0x2000n, 3, 0x11 /* MAP_SHARED|MAP_FIXED */, fd, 0n);
+      expect(at).toBe(0x3000_0000n);
+      const got = new Uint8Array(10);
+      as.read(0x3000_0000n, got);
+      expect(Buffer.from(got).toString()).toBe("hello from");
+      // The mapping and the file are the same pages, both ways.
+      as.write(0x3000_0006n, Buffer.from("FROM"));
+      const back = Buffer.alloc(10);
+      readSync(fd, back, 0, 10, 0);
+      expect(back.toString()).toBe("hello FROM");
+      // A forked address space shares the mapping too.
+      const { addressSpace: child } = as.fork(platform().newAddressSpace().context);
+      child.write(0x3000_0000n, Buffer.from("HELLO"));
+      readSync(fd, back, 0, 10, 0);
+      expect(back.toString()).toBe("HELLO FROM");
+      // Nothing is left open in the stub but its channel.
+      expect(readdirSync(`/proc/${as.pid}/fd`)).toEqual([String(native.ptraceConstants.STUB_CHANNEL_FD)]);
+      // A bad descriptor is refused without breaking the channel for the next mapping.
+      expect(() => as.mapFile(0x3100_0000n, 0x1000n, 3, 0x11, 987654, 0n)).toThrow();
+      expect(as.mapFile(0x3100_0000n, 0x1000n, 1, 0x11, fd, 0n)).toBe(0x3100_0000n);
+    } finally {
+      closeSync(fd);
+    }
   });
 
   it("never maps over the stub page by accident of the loader", () => {

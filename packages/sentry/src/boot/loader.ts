@@ -34,7 +34,9 @@ import { Limits, RLIMIT_NAMES } from "../kernel/limits.js";
 import type { Task } from "../kernel/task.js";
 import { UNAME } from "../kernel/uts.js";
 import { loadExecutable } from "../loader/load.js";
-import type { Spec } from "../oci/spec.js";
+import type { Mount, Spec } from "../oci/spec.js";
+import type { Filesystem } from "../vfs/filesystem.js";
+import { isDir } from "../vfs/stat.js";
 import { linuxSyscalls } from "../syscalls/linux/table.js";
 import { FdTable } from "../vfs/fd-table.js";
 import { VirtualFilesystem } from "../vfs/vfs.js";
@@ -44,6 +46,8 @@ export interface BootOptions {
   readonly spec: Spec;
   /** The root filesystem's gofer. */
   readonly rootGofer: gofer.Gofer$Client;
+  /** One gofer per bind mount of the spec, in the spec's order. */
+  readonly mountGofers?: readonly gofer.Gofer$Client[];
   readonly platform: Platform;
   /** Host FDs for the init process's stdin, stdout, stderr. */
   readonly stdio: readonly [number, number, number];
@@ -68,7 +72,11 @@ export class StartError extends Error {
 export interface Sandbox {
   readonly kernel: Kernel;
   readonly init: Task;
-  /** Resolves with the init process's wait status when it exits. */
+  /** Whether `start` has been called. */
+  readonly started: boolean;
+  /** Lets the init process run (it is loaded and waiting). Idempotent. */
+  start(): void;
+  /** Resolves with the init process's wait status once it has started and exited. */
   wait(): Promise<number>;
 }
 
@@ -143,7 +151,7 @@ export async function boot(opts: BootOptions): Promise<Sandbox> {
     ...(opts.totalMemory === undefined ? {} : { totalMemory: opts.totalMemory }),
   });
 
-  const mountAt = async (path: string, fs: import("../vfs/filesystem.js").Filesystem) => {
+  const mountAt = async (path: string, fs: Filesystem) => {
     const r = await vfs.mount(bootCtx, fs, path);
     if (isLinuxError(r)) {
       // A missing mount point on a read-only root: create it in the overlay, then mount.
@@ -157,6 +165,7 @@ export async function boot(opts: BootOptions): Promise<Sandbox> {
   // A private /tmp, unless the root is already an in-memory overlay (then /tmp's writes stay in
   // memory anyway, and the host's /tmp — perhaps the working directory — stays visible).
   if (rootFs === goferFs && !spec.mounts.some((m) => m.destination === "/tmp")) await mountAt("/tmp", new TmpFilesystem());
+  await mountSpecMounts(spec, opts.mountGofers ?? [], mountAt, () => new ProcFilesystem(procKernelOf(kernel)), log);
 
   // Standard streams.
   const hostfs = new HostFilesystem();
@@ -185,16 +194,88 @@ export async function boot(opts: BootOptions): Promise<Sandbox> {
     kernel.taskExited(task);
     throw startError(proc.args[0] ?? "", loaded);
   }
-  log?.info({ path: loaded.executable, pid: task.tid }, "init process started");
-  const done = kernel.run(task);
+  log?.info({ path: loaded.executable, pid: task.tid }, "init process loaded");
+  let started = false;
+  let release: () => void = () => {};
+  const running = new Promise<void>((resolve) => (release = resolve));
   return {
     kernel,
     init: task,
+    get started() {
+      return started;
+    },
+    start() {
+      if (started) return;
+      started = true;
+      log?.info({ pid: task.tid }, "init process started");
+      void kernel.run(task).then(release);
+    },
     wait: async () => {
-      await done;
+      await running;
       return task.tg.waitExit();
     },
   };
+}
+
+/** A process's command line (argv joined by spaces), or its name when argv cannot be read. */
+export function commandLineOf(t: Task): string {
+  const raw = region(t, t.mm.argStart, t.mm.argEnd);
+  const text = Buffer.from(raw).toString("latin1").replace(/\0$/, "");
+  return text === "" ? t.name : text.split("\0").join(" ");
+}
+
+/** Whether a spec mount is a bind mount (served by a gofer). */
+export function isBindMount(m: Mount): boolean {
+  return m.type === "bind" || m.options.includes("bind") || m.options.includes("rbind");
+}
+
+/** A tmpfs mount's size= option in bytes (k, m, g suffixes), if given. */
+function tmpfsSize(options: readonly string[]): number | undefined {
+  const opt = options.find((o) => o.startsWith("size="));
+  const m = opt === undefined ? null : /^size=(\d+)([kmg]?)$/i.exec(opt);
+  if (m === null) return undefined;
+  const unit = { "": 1, k: 1024, m: 1 << 20, g: 1 << 30 }[(m[2] ?? "").toLowerCase()] ?? 1;
+  return Number(m[1]) * unit;
+}
+
+/**
+ * The spec's mounts, in order: bind mounts through their gofers, tmpfs, proc; /dev is always our
+ * devfs. Mount types with no implementation (sysfs, devpts, mqueue, cgroup) are logged and left
+ * out, so their mount points stay as the root filesystem has them.
+ */
+async function mountSpecMounts(
+  spec: Spec,
+  gofers: readonly gofer.Gofer$Client[],
+  mountAt: (path: string, fs: Filesystem) => Promise<void>,
+  procfs: () => Filesystem,
+  log: Logger | undefined,
+): Promise<void> {
+  let next = 0;
+  for (const m of spec.mounts) {
+    if (isBindMount(m)) {
+      const client = gofers[next++];
+      if (client === undefined) throw new StartError(`no gofer for the bind mount at ${m.destination} (boot --io-fds has one per bind mount)`, 125);
+      const fs = await GoferFilesystem.mount(client);
+      if (isLinuxError(fs)) throw new StartError(`cannot mount ${m.source ?? "?"} at ${m.destination}: ${fs.message}`, 125, fs);
+      if (!isDir(fs.root.inode.mode)) throw new StartError(`cannot mount ${m.source ?? "?"} at ${m.destination}: only directories can be bind mounted yet`, 125);
+      await mountAt(m.destination, fs);
+      continue;
+    }
+    if (m.destination === "/dev" || m.destination === "/proc") continue; // ours already
+    switch (m.type) {
+      case "tmpfs": {
+        const maxBytes = tmpfsSize(m.options);
+        await mountAt(m.destination, new TmpFilesystem(maxBytes === undefined ? {} : { maxBytes }));
+        break;
+      }
+      case "proc":
+        await mountAt(m.destination, procfs());
+        break;
+      default:
+        log?.warn({ destination: m.destination, type: m.type }, "mount type not supported; left out");
+    }
+  }
+  if (next < gofers.length) throw new StartError(`boot was given ${gofers.length} mount gofers for ${next} bind mounts`, 125);
 }
 
 /** What a shell says, and the code it exits with, when a command cannot run. */

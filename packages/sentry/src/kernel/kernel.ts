@@ -5,6 +5,7 @@
  * with another thread. Each task is an async run loop (task-run.ts); a blocking syscall is an
  * awaited wait, so tasks interleave only at awaits.
  */
+import { CLD_DUMPED, CLD_EXITED, CLD_KILLED, SIGKILL } from "@runsc-ts/abi";
 import type { Platform } from "@runsc-ts/platform";
 import type { Logger } from "pino";
 import { HostFilesystem } from "../fsimpl/host/hostfs.js";
@@ -24,7 +25,8 @@ import { Limits } from "./limits.js";
 import { type FsContext, Task } from "./task.js";
 import { runTask } from "./task-run.js";
 import { Sessions } from "./sessions.js";
-import { ThreadGroup, exitedStatus } from "./thread-group.js";
+import { ThreadGroup, exitedStatus, signaledStatus } from "./thread-group.js";
+import { notifyParentOfExit } from "./task-signals.js";
 import { UtsNamespace } from "./uts.js";
 
 export interface KernelOptions {
@@ -99,18 +101,34 @@ export class Kernel {
   newProcess(opts: NewProcessOptions): Task {
     const { addressSpace, context } = this.platform.newAddressSpace();
     const tid = this.allocTid();
-    const tg = new ThreadGroup(tid, opts.parent, opts.limits);
+    const tg = new ThreadGroup(tid, opts.parent, { ...(opts.limits === undefined ? {} : { limits: opts.limits }), startTime: this.now() });
     const t = new Task(this, tid, tg, context, new MemoryManager(addressSpace), opts.fdTable, opts.fs, opts.creds, opts.name);
-    tg.tasks.add(t);
-    this.tasks.set(tid, t);
-    this.threadGroups.set(tid, tg);
+    this.addTask(t);
     this.sessions.join(tg);
     return t;
   }
 
+  /** Registers a new task (and its thread group, if it is the first task of it). */
+  addTask(t: Task): void {
+    t.tg.tasks.add(t);
+    this.tasks.set(t.tid, t);
+    this.threadGroups.set(t.tg.tgid, t.tg);
+  }
+
   /** Runs a task until it exits. */
   run(t: Task): Promise<void> {
-    return runTask(t);
+    t.done = runTask(t).catch((e: unknown) => {
+      const bug = new SentryBug(`task ${t.tid}'s run loop threw: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+      this.log?.error({ tid: t.tid, err: bug.message }, "sentry bug: a run loop threw");
+      this.bug ??= bug;
+      this.killAll();
+    });
+    return t.done;
+  }
+
+  /** Nanoseconds since boot (process start times, CLOCK_BOOTTIME). */
+  now(): bigint {
+    return process.hrtime.bigint() - this.bootTime;
   }
 
   /**
@@ -156,27 +174,75 @@ export class Kernel {
     tg.exitStatus = status;
     for (const t of tg.tasks) {
       t.exiting = true;
+      t.interrupter.interrupt();
       t.context.interrupt();
     }
+    tg.resumeStopped();
   }
 
-  /** Called by a task's run loop when it has finished. */
+  /** Ends every process (init died, or the sentry failed). */
+  killAll(): void {
+    for (const tg of this.threadGroups.values()) this.exitThreadGroup(tg, signaledStatus(SIGKILL));
+  }
+
+  /**
+   * Called by a task's run loop when it has finished: wakes a CLONE_CHILD_CLEARTID waiter,
+   * releases the thread's memory and host context, and when it was the last task, turns the
+   * process into a zombie for its parent (or reaps it when nobody will wait).
+   */
   taskExited(t: Task): void {
-    this.tasks.delete(t.tid);
     const tg = t.tg;
+    this.tasks.delete(t.tid);
     tg.tasks.delete(t);
-    if (tg.tasks.size > 0) {
-      t.context.release();
-      return;
+    tg.lastCreds = t.creds;
+    if (t.clearChildTid !== 0n && t.mm.users > 1) {
+      if (t.mm.copyOut(t.clearChildTid, new Uint8Array(4)) === undefined) this.futexes.wake(t.mm.futexKey(t.clearChildTid, false), 1, 0xffff_ffff);
     }
-    t.fdTable.closeAll();
-    t.mm.as.destroy();
+    t.vforkDone?.();
+    t.vforkDone = undefined;
+    t.context.release();
+    t.mm.release();
+    if (tg.tasks.size > 0) return;
+    t.fdTable.decRef();
+    tg.timers.cancelAll();
+    tg.exitStatus ??= 0;
+    this.reparentChildren(tg);
+    const status = tg.exitStatus;
+    const sig = status & 0x7f;
+    const code = sig === 0 ? CLD_EXITED : (status & 0x80) !== 0 ? CLD_DUMPED : CLD_KILLED;
+    const autoReap = notifyParentOfExit(tg, code, sig === 0 ? (status >> 8) & 0xff : sig);
+    tg.finish();
+    if (autoReap) this.reap(tg);
+    // The sandbox's init has gone: every other process dies with it (pid_namespaces(7)).
+    if (tg.tgid === 1) this.killAll();
+  }
+
+  /** Collects a zombie: its pid, process group and session membership go away. */
+  reap(tg: ThreadGroup): void {
+    if (tg.reaped) return;
+    tg.reaped = true;
+    tg.parent?.children.delete(tg);
     this.threadGroups.delete(tg.tgid);
     this.sessions.leave(tg);
-    tg.finish();
   }
 
-  private allocTid(): number {
+  /** An exiting process's children go to the sandbox's init (or are reaped when there is none). */
+  private reparentChildren(tg: ThreadGroup): void {
+    const init = this.threadGroups.get(1);
+    const heir = init !== undefined && init !== tg && !init.exiting ? init : undefined;
+    for (const child of tg.children) {
+      child.parent = heir;
+      if (heir !== undefined) {
+        heir.children.add(child);
+        if (child.zombie) heir.childEvents.notify(1);
+      } else if (child.zombie) {
+        this.reap(child);
+      }
+    }
+    tg.children.clear();
+  }
+
+  allocTid(): number {
     // Linux's default pid_max; wrap and skip live ids.
     for (let i = 0; i < 4_194_304; i++) {
       const tid = this.nextTid;

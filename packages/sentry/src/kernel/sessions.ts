@@ -14,6 +14,8 @@ import type { ThreadGroup } from "./thread-group.js";
 
 export class Session {
   readonly groups = new Set<ProcessGroup>();
+  /** The foreground process group of the session's terminal (tcsetpgrp), once set. */
+  foreground: number | undefined;
   constructor(readonly sid: number) {}
 }
 

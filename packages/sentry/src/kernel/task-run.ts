@@ -4,15 +4,20 @@
  *
  *     app ──syscall──▶ syscall ──▶ app
  *      │                  └──(exit)──▶ exit
- *      ├──fault/signal──▶ fatal signal ──▶ exit
+ *      ├──fault──▶ forced signal ──▶ app (a handler runs, or the default action kills)
  *      └──host thread gone──▶ exit
+ *
+ * Before each switch to the application the task delivers its pending signals
+ * (task-signals.ts): handlers get frames, default actions stop or end the group, and an
+ * interrupted syscall is restarted or fails with EINTR.
  *
  * Preconditions: called once per task, on the kernel thread.
  */
-import { type LinuxError, SIGABRT, SIGBUS, SIGFPE, SIGILL, SIGQUIT, SIGSEGV, SIGSYS, SIGTRAP, SIGXCPU, SIGXFSZ } from "@runsc-ts/abi";
+import { type LinuxError, SI_KERNEL, isLinuxError } from "@runsc-ts/abi";
 import type { AppEvent } from "@runsc-ts/platform";
+import { killInfo, rawInfo } from "./signals.js";
+import { deliverSignals, forceSignal, hasSignalWork, isRestartCode } from "./task-signals.js";
 import type { Task } from "./task.js";
-import { signaledStatus } from "./thread-group.js";
 
 /**
  * A state does its work and returns the next state (undefined: the task is done). It returns a
@@ -37,7 +42,7 @@ function nextAfter(ev: AppEvent): Next {
     case "syscall":
       return runSyscall(ev);
     case "signal":
-      return runFatalSignal(ev.signo);
+      return runFault(ev);
     case "interrupt":
       return runApp;
     case "exited":
@@ -50,31 +55,30 @@ function nextAfter(ev: AppEvent): Next {
 function runSyscall(ev: Extract<AppEvent, { kind: "syscall" }>): RunState {
   return (t) => {
     const r = t.kernel.syscall(t, ev.nr, ev.args);
-    return r instanceof Promise ? r.then((v) => afterSyscall(t, v)) : afterSyscall(t, r);
+    return r instanceof Promise ? r.then((v) => afterSyscall(t, ev.nr, v)) : afterSyscall(t, ev.nr, r);
   };
 }
 
-function afterSyscall(t: Task, r: number | bigint | LinuxError): Next {
+function afterSyscall(t: Task, nr: number, r: number | bigint | LinuxError): Next {
   if (t.exiting) return runExit;
+  if (isLinuxError(r) && isRestartCode(r)) t.restart = { code: r, nr };
   t.context.setReturn(raxOf(r));
   return runApp;
 }
 
 /**
- * A host signal stopped the application (a fault, or a signal sent to the stub). Until signal
- * handlers can be delivered, the default action applies: the thread group dies of the signal.
+ * A host signal stopped the application: a fault (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP,
+ * SIGSYS) it must see as its own, or a signal sent to the stub from outside the sandbox, which
+ * the application sees as sent by the kernel.
  */
-function runFatalSignal(signo: number): RunState {
+function runFault(ev: Extract<AppEvent, { kind: "signal" }>): RunState {
   return (t) => {
-    const core = CORE_DUMP_SIGNALS.has(signo);
-    t.kernel.log?.debug({ tid: t.tid, signo }, "task killed by a signal");
-    t.kernel.exitThreadGroup(t.tg, signaledStatus(signo, core));
-    return runExit;
+    const info = ev.code > 0 ? rawInfo(ev.signo, ev.siginfo) : killInfo(ev.signo, 0, 0, SI_KERNEL);
+    t.kernel.log?.debug({ tid: t.tid, signo: ev.signo, code: ev.code, addr: ev.addr }, "application fault");
+    forceSignal(t, info);
+    return runApp;
   };
 }
-
-/** Signals whose default action dumps core (signal(7)). */
-const CORE_DUMP_SIGNALS = new Set([SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGSEGV, SIGXCPU, SIGXFSZ, SIGSYS]);
 
 const runExit: RunState = (t) => {
   t.kernel.taskExited(t);
@@ -92,6 +96,10 @@ export async function runTask(t: Task): Promise<void> {
   let state: Next = runApp;
   while (state !== undefined) {
     if (state === runApp) {
+      if (!t.exiting && hasSignalWork(t)) {
+        const d = deliverSignals(t);
+        if ((d instanceof Promise ? await d : d) === "exit") t.exiting = true;
+      }
       if (t.exiting) {
         state = runExit;
         continue;

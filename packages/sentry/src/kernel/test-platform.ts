@@ -3,7 +3,7 @@
  * CPU, and memory is a sparse page map with protections. It runs no host code, so the kernel's
  * logic is tested deterministically; the real platform is tested in packages/platform and e2e.
  */
-import { EINVAL, ENOMEM, type LinuxError, MADV_DONTNEED, MAP_FIXED, PROT_READ, PROT_WRITE, SIGSEGV } from "@runsc-ts/abi";
+import { EINVAL, ENODEV, ENOMEM, type LinuxError, MADV_DONTNEED, MAP_FIXED, PROT_READ, PROT_WRITE, SIGSEGV } from "@runsc-ts/abi";
 import type { AddressSpace, AppEvent, Context, Platform } from "@runsc-ts/platform";
 
 const PAGE = 4096n;
@@ -34,6 +34,9 @@ export class FakeAddressSpace implements AddressSpace {
     if (base + length > 0x7fff_ffff_f000n) return ENOMEM;
     for (let p = base; p < base + length; p += PAGE) this.pages.set(p, { data: new Uint8Array(Number(PAGE)), prot });
     return base;
+  }
+  mapFile(): bigint | LinuxError {
+    return ENODEV; // no host files behind the fake platform
   }
   munmap(addr: bigint, length: bigint): LinuxError | undefined {
     for (let p = addr; p < addr + length; p += PAGE) this.pages.delete(p);

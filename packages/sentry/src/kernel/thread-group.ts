@@ -1,12 +1,21 @@
 /**
- * A thread group (a process): its tasks, its exit status, its limits, and who waits for it.
+ * A thread group (a process): its tasks, its signal state, its exit and stop status, and the
+ * parent that waits for it.
+ *
+ * Life cycle: live (tasks run) → exiting (exit_group or a fatal signal; tasks leave at their
+ * next chance) → zombie (no tasks, `exitStatus` set; the pid stays taken) → reaped by the
+ * parent's wait, or at once when nobody will wait (no parent, or the parent ignores SIGCHLD).
  *
  * Field ownership: everything here belongs to the kernel thread; task run loops change it only
  * between awaits (no read-modify-write spans an await).
  */
+import type { Credentials } from "./auth/credentials.js";
 import type { Task } from "./task.js";
 import { Limits } from "./limits.js";
 import type { ProcessGroup } from "./sessions.js";
+import { PendingSignals, SignalHandlers } from "./signals.js";
+import { ProcessTimers } from "./timers.js";
+import { WaitQueue } from "./waiter.js";
 
 export class ThreadGroup {
   readonly tasks = new Set<Task>();
@@ -15,20 +24,63 @@ export class ThreadGroup {
   exitStatus: number | undefined;
   /** Set by exit_group or a fatal signal: every task stops at its next chance. */
   exiting = false;
+  /** Set once the parent has collected the exit status (or nobody will). */
+  reaped = false;
   readonly limits: Limits;
-  /** Its process group (kernel/sessions.ts); undefined once it has exited. */
+  /** Its process group (kernel/sessions.ts); undefined once it has been reaped. */
   processGroup: ProcessGroup | undefined;
-  /** rt_sigaction dispositions, raw struct sigaction bytes by signal - 1 (bookkeeping). */
-  readonly sigactions: Array<Uint8Array | undefined> = [];
+  /** Dispositions; shared with processes cloned with CLONE_SIGHAND. */
+  handlers: SignalHandlers;
+  /** Signals sent to the process as a whole. */
+  readonly pending = new PendingSignals();
+  /** The signal the parent gets when this process exits (SIGCHLD; 0 for none). */
+  exitSignal: number;
+  /** The parent's wait(2) sleeps here; notified when a child exits, stops or continues. */
+  readonly childEvents = new WaitQueue();
+  /** Job control: stopped by SIGSTOP/SIGTSTP/SIGTTIN/SIGTTOU until SIGCONT. */
+  stopped = false;
+  /** The stop signal, while a stop waits to be reported to wait(WUNTRACED). */
+  stopToReport: number | undefined;
+  /** A continue waits to be reported to wait(WCONTINUED). */
+  continueToReport = false;
+  /** alarm/setitimer and timer_create timers. */
+  readonly timers = new ProcessTimers();
+  /** Whether the process has called execve (setpgid on it is then EACCES). */
+  execed = false;
+  /** The credentials of its last task, for kill(2)'s permission check once it is a zombie. */
+  lastCreds: Credentials | undefined;
+  /** When the process started (ns since boot), for /proc and ps. */
+  readonly startTime: bigint;
   private readonly exitWaiters: Array<(status: number) => void> = [];
+  private continueWaiters: Array<() => void> = [];
 
   constructor(
     readonly tgid: number,
     public parent: ThreadGroup | undefined,
-    limits?: Limits,
+    opts: { limits?: Limits; handlers?: SignalHandlers; exitSignal?: number; startTime?: bigint } = {},
   ) {
-    this.limits = limits ?? new Limits();
+    this.limits = opts.limits ?? new Limits();
+    this.handlers = opts.handlers ?? new SignalHandlers();
+    this.exitSignal = opts.exitSignal ?? 17; // SIGCHLD
+    this.startTime = opts.startTime ?? 0n;
     parent?.children.add(this);
+  }
+
+  /** A zombie: every task has gone, and the exit status waits for the parent. */
+  get zombie(): boolean {
+    return this.exitStatus !== undefined && this.tasks.size === 0 && !this.reaped;
+  }
+
+  /** The group's main thread, if it has not exited. */
+  leader(): Task | undefined {
+    for (const t of this.tasks) if (t.tid === this.tgid) return t;
+    return undefined;
+  }
+
+  /** Credentials for permission checks: a live task's, or the last one's. */
+  creds(): Credentials | undefined {
+    const first = this.tasks.values().next();
+    return first.done === true ? this.lastCreds : first.value.creds;
   }
 
   /** Resolves with the wait status when the last task of the group has gone. */
@@ -42,6 +94,21 @@ export class ThreadGroup {
     const status = this.exitStatus ?? 0;
     this.exitStatus = status;
     for (const w of this.exitWaiters.splice(0)) w(status);
+    this.resumeStopped();
+  }
+
+  /** Resolves when the group is no longer stopped (SIGCONT, or SIGKILL). */
+  whileStopped(): Promise<void> {
+    if (!this.stopped) return Promise.resolve();
+    return new Promise((resolve) => this.continueWaiters.push(resolve));
+  }
+
+  /** Releases every task waiting in `whileStopped`. */
+  resumeStopped(): void {
+    this.stopped = false;
+    const waiters = this.continueWaiters;
+    this.continueWaiters = [];
+    for (const w of waiters) w();
   }
 }
 
@@ -50,9 +117,9 @@ export function exitedStatus(code: number): number {
   return (code & 0xff) << 8;
 }
 
-/** The wait status of a death by `signo` (WIFSIGNALED), with the core-dump bit when asked. */
-export function signaledStatus(signo: number, core = false): number {
-  return (signo & 0x7f) | (core ? 0x80 : 0);
+/** The wait status of a death by `signo` (WIFSIGNALED; no core bit: no core file is written). */
+export function signaledStatus(signo: number): number {
+  return signo & 0x7f;
 }
 
 /** The shell's view of a wait status: the exit code, or 128 + signal. */

@@ -149,3 +149,20 @@ export function waitForEvent(queue: WaitQueue, mask: EventMask, interrupter?: In
     }
   });
 }
+
+/**
+ * Sleeps `ms` milliseconds (negative: until interrupted). Resolves "done", or "interrupted" as
+ * soon as `interrupter` fires (at once if it already has).
+ */
+export function sleepInterruptible(ms: number, interrupter: Interrupter): Promise<"done" | "interrupted"> {
+  if (interrupter.interrupted) return Promise.resolve("interrupted");
+  return new Promise((resolve) => {
+    const timer = ms >= 0 ? setTimeout(() => finish("done"), Math.min(ms, 2 ** 31 - 1)) : undefined;
+    const stop = interrupter.onInterrupt(() => finish("interrupted"));
+    function finish(why: "done" | "interrupted"): void {
+      clearTimeout(timer);
+      stop();
+      resolve(why);
+    }
+  });
+}

@@ -29,9 +29,9 @@ import {
   X_OK,
   isLinuxError,
 } from "@runsc-ts/abi";
-import { REG } from "@runsc-ts/platform";
+import { type Context, REG } from "@runsc-ts/platform";
 import type { Task } from "../kernel/task.js";
-import { TASK_SIZE, pageDown, pageUp } from "../mm/memory-manager.js";
+import { type MemoryManager, TASK_SIZE, pageDown, pageUp } from "../mm/memory-manager.js";
 import type { FileDescription } from "../vfs/file-description.js";
 import { isReg } from "../vfs/stat.js";
 import { type ElfImage, type ExecFile, hasElfMagic, parseElf } from "./elf.js";
@@ -57,6 +57,12 @@ export interface LoadedProgram {
   readonly sp: bigint;
   /** The path of the file finally loaded (after "#!" interpreters). */
   readonly executable: string;
+}
+
+/** Where a program is loaded: a fresh memory map and the context that will run it. */
+export interface LoadTarget {
+  readonly mm: MemoryManager;
+  readonly context: Context;
 }
 
 /** An ExecFile over an open file description. */
@@ -100,10 +106,11 @@ async function openExec(t: Task, path: string): Promise<{ file: FileDescription;
 }
 
 /**
- * Loads `req` into the task, replacing nothing yet: the task's address space must be fresh.
- * Returns the errno execve would return; on success, the registers are set.
+ * Loads `req` into `target` (by default the task's own memory and context, which must then be
+ * fresh), finding files as task `t`. Returns the errno execve would return; on success, the
+ * target's registers are set.
  */
-export async function loadExecutable(t: Task, req: ExecRequest): Promise<LoadedProgram | LinuxError> {
+export async function loadExecutable(t: Task, req: ExecRequest, target: LoadTarget = t): Promise<LoadedProgram | LinuxError> {
   let path = req.path;
   let argv = [...req.argv];
   for (let depth = 0; ; depth++) {
@@ -126,16 +133,16 @@ export async function loadExecutable(t: Task, req: ExecRequest): Promise<LoadedP
       if (!hasElfMagic(head)) return ENOEXEC;
       const image = await parseElf(ef);
       if (isLinuxError(image)) return image;
-      return await loadElf(t, path, ef, image, argv, req);
+      return await loadElf(t, target, path, ef, image, argv, req);
     } finally {
       file.decRef();
     }
   }
 }
 
-async function loadElf(t: Task, path: string, ef: ExecFile, image: ElfImage, argv: Uint8Array[], req: ExecRequest): Promise<LoadedProgram | LinuxError> {
+async function loadElf(t: Task, target: LoadTarget, path: string, ef: ExecFile, image: ElfImage, argv: Uint8Array[], req: ExecRequest): Promise<LoadedProgram | LinuxError> {
   const bias = image.type === ET_DYN ? PIE_BASE - image.start : 0n;
-  const mapped = await mapImage(t, ef, image, bias, path);
+  const mapped = await mapImage(target.mm, ef, image, bias, path);
   if (mapped !== undefined) return mapped;
   let entry = image.entry + bias;
   let interpBase = 0n;
@@ -149,11 +156,11 @@ async function loadElf(t: Task, path: string, ef: ExecFile, image: ElfImage, arg
       // Linux: an interpreter that is not a loadable ELF is ELIBBAD.
       if (isLinuxError(interp)) return interp === ENOEXEC ? ELIBBAD : interp;
       const span = interp.end - interp.start;
-      const base = t.mm.mmap(0n, span, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS);
+      const base = target.mm.mmap(0n, span, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS);
       if (isLinuxError(base)) return base;
-      t.mm.munmap(base, span);
+      target.mm.munmap(base, span);
       interpBase = base - interp.start;
-      const m = await mapImage(t, iff, interp, interpBase, interpPath);
+      const m = await mapImage(target.mm, iff, interp, interpBase, interpPath);
       if (m !== undefined) return m;
       entry = interp.entry + interpBase;
     } finally {
@@ -161,13 +168,13 @@ async function loadElf(t: Task, path: string, ef: ExecFile, image: ElfImage, arg
     }
   }
   // The heap starts after the executable's last segment.
-  t.mm.brkStart = t.mm.brk = pageUp(image.end + bias);
+  target.mm.brkStart = target.mm.brk = pageUp(image.end + bias);
 
   // The stack.
   const stackLimit = t.tg.limits.cur(RLIMIT_STACK);
   const stackSize = BigInt(Math.min(Math.max(stackLimit, 128 * 1024), 8 << 20));
   const stackBase = STACK_TOP - stackSize;
-  const s = t.mm.mmap(stackBase, stackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, "[stack]");
+  const s = target.mm.mmap(stackBase, stackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, "[stack]");
   if (isLinuxError(s)) return s;
   const random = randomFillSync(new Uint8Array(16));
   const c = t.creds;
@@ -199,43 +206,43 @@ async function loadElf(t: Task, path: string, ef: ExecFile, image: ElfImage, arg
     maxBytes: Math.min(Number(stackSize) / 4, 32 << 20),
   });
   if (isLinuxError(stack)) return stack;
-  const w = t.mm.copyOut(stack.sp, stack.bytes);
+  const w = target.mm.copyOut(stack.sp, stack.bytes);
   if (w !== undefined) return w;
-  t.mm.argStart = stack.argStart;
-  t.mm.argEnd = stack.argEnd;
-  t.mm.envStart = stack.envStart;
-  t.mm.envEnd = stack.envEnd;
-  t.mm.executable = path;
+  target.mm.argStart = stack.argStart;
+  target.mm.argEnd = stack.argEnd;
+  target.mm.envStart = stack.envStart;
+  target.mm.envEnd = stack.envEnd;
+  target.mm.executable = path;
 
   // Registers: everything zero but the entry point and the stack (rdx = 0: no atexit hook).
-  const regs = t.context.regs;
+  const regs = target.context.regs;
   for (const r of ["rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"] as const) {
     regs[REG[r]] = 0n;
   }
   regs[REG.rip] = entry;
   regs[REG.rsp] = stack.sp;
-  t.context.fsBase = 0n;
+  target.context.fsBase = 0n;
   return { entry, sp: stack.sp, executable: path };
 }
 
 /** Maps every PT_LOAD of `image` at `bias` and copies the file's bytes in. */
-async function mapImage(t: Task, ef: ExecFile, image: ElfImage, bias: bigint, name: string): Promise<LinuxError | undefined> {
+async function mapImage(mm: MemoryManager, ef: ExecFile, image: ElfImage, bias: bigint, name: string): Promise<LinuxError | undefined> {
   for (const seg of image.loads) {
     const start = pageDown(seg.vaddr + bias);
     const end = pageUp(seg.vaddr + bias + seg.memsz);
     if (end > TASK_SIZE) return ENOEXEC;
-    const m = t.mm.mmap(start, end - start, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, name);
+    const m = mm.mmap(start, end - start, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, name);
     if (isLinuxError(m)) return m;
     if (seg.filesz > 0n) {
       const bytes = await ef.read(Number(seg.fileOffset), Number(seg.filesz));
       if (isLinuxError(bytes)) return bytes;
       // A file shorter than its segments: Linux maps what exists and faults on the rest; we
       // copy what exists and leave zeroes.
-      const w = t.mm.copyOut(seg.vaddr + bias, bytes);
+      const w = mm.copyOut(seg.vaddr + bias, bytes);
       if (w !== undefined) return w;
     }
     if (seg.prot !== (PROT_READ | PROT_WRITE)) {
-      const p = t.mm.mprotect(start, end - start, seg.prot);
+      const p = mm.mprotect(start, end - start, seg.prot);
       if (p !== undefined) return p;
     }
   }

@@ -21,10 +21,16 @@ import {
   MAP_FIXED_NOREPLACE,
   MAP_PRIVATE,
   MAP_SHARED,
+  MAP_SHARED_VALIDATE,
+  MAP_TYPE,
+  MREMAP_DONTUNMAP,
+  MREMAP_FIXED,
+  MREMAP_MAYMOVE,
   PROT_EXEC,
   PROT_READ,
   PROT_WRITE,
 } from "@runsc-ts/abi";
+import { fstatSync } from "node:fs";
 import type { AddressSpace } from "@runsc-ts/platform";
 
 export const PAGE_SIZE = BigInt(EXEC_PAGESIZE);
@@ -32,7 +38,7 @@ export const PAGE_SIZE = BigInt(EXEC_PAGESIZE);
  * The top of the application's usable address space: x86-64's TASK_SIZE (0x7ffffffff000) less
  * the platform's stub page, which sits just below it and must never be mapped over.
  */
-export const TASK_SIZE = 0x7fff_ffff_e000n;
+export const TASK_SIZE = 0x7fff_ffff_d000n;
 
 export const pageDown = (a: bigint): bigint => a & ~(PAGE_SIZE - 1n);
 export const pageUp = (a: bigint): bigint => (a + PAGE_SIZE - 1n) & ~(PAGE_SIZE - 1n);
@@ -46,8 +52,31 @@ export interface Vma {
   flags: number;
   /** What /proc/[pid]/maps names it: a path, "[heap]", "[stack]", or "" for anonymous. */
   name: string;
-  /** File offset of `start`, for file mappings. */
+  /** File offset of `start`, for file mappings (and the offset into a shared anonymous object). */
   offset: bigint;
+  /**
+   * For MAP_SHARED mappings: what is mapped (a host file's device and inode, or one shared
+   * anonymous object), so futexes in it are shared with every process that maps it too.
+   */
+  shared?: string;
+}
+
+/** Where a futex word lives: a memory manager and an address, or a shared object and an offset. */
+export interface FutexKey {
+  readonly space: object | string;
+  readonly offset: bigint;
+}
+
+let sharedAnonymous = 0;
+
+/** A host file's identity for shared futexes: its device and inode. */
+function fileIdentity(hostFd: number): string {
+  try {
+    const st = fstatSync(hostFd, { bigint: true });
+    return `file:${st.dev}:${st.ino}`;
+  } catch {
+    return `fd:${hostFd}`;
+  }
 }
 
 export class MemoryManager {
@@ -64,7 +93,29 @@ export class MemoryManager {
   /** The executable's path, for /proc/[pid]/exe. */
   executable = "";
 
+  /** Tasks running in this memory (threads, and vfork children until they exec). */
+  users = 1;
+
   constructor(readonly as: AddressSpace) {}
+
+  /** fork(2): this map over `as`, the platform's copy-on-write copy of our address space. */
+  fork(as: AddressSpace): MemoryManager {
+    const m = new MemoryManager(as);
+    m.vmas = this.vmas.map((v) => ({ ...v }));
+    m.brkStart = this.brkStart;
+    m.brk = this.brk;
+    m.argStart = this.argStart;
+    m.argEnd = this.argEnd;
+    m.envStart = this.envStart;
+    m.envEnd = this.envEnd;
+    m.executable = this.executable;
+    return m;
+  }
+
+  /** A task stopped using this memory; the last one destroys the address space. */
+  release(): void {
+    if (--this.users === 0) this.as.destroy();
+  }
 
   /** The mappings, in address order (copies). */
   mappings(): Vma[] {
@@ -91,8 +142,76 @@ export class MemoryManager {
     const got = this.as.mmap(fixed ? addr : pageDown(addr), len, prot, (flags & ~MAP_FIXED_NOREPLACE) | (fixed ? MAP_FIXED : 0));
     if (typeof got !== "bigint") return got;
     this.remove(got, got + len);
-    this.insert({ start: got, end: got + len, prot, flags, name, offset: 0n });
+    const shared = (flags & MAP_TYPE) === MAP_PRIVATE ? undefined : `anon:${++sharedAnonymous}`;
+    this.insert({ start: got, end: got + len, prot, flags, name, offset: 0n, ...(shared === undefined ? {} : { shared }) });
     return got;
+  }
+
+  /**
+   * mmap(2) of host file `hostFd` (a file's mappableFd) at `offset`: the platform maps the file
+   * itself, so MAP_SHARED mappings share its pages. `addr` is a hint unless MAP_FIXED.
+   */
+  mmapFile(addr: bigint, length: bigint, prot: number, flags: number, hostFd: number, offset: bigint, name: string): bigint | LinuxError {
+    if (length === 0n) return EINVAL;
+    const len = pageUp(length);
+    if (len === 0n || len > TASK_SIZE) return ENOMEM;
+    if ((prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) !== 0) return EINVAL;
+    const fixed = (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) !== 0;
+    if (fixed) {
+      if (addr % PAGE_SIZE !== 0n) return EINVAL;
+      if (addr + len > TASK_SIZE || addr + len < addr) return ENOMEM;
+      if ((flags & MAP_FIXED_NOREPLACE) !== 0 && this.overlaps(addr, addr + len)) return EEXIST;
+    }
+    const hostFlags = (flags & ~(MAP_FIXED_NOREPLACE | MAP_SHARED_VALIDATE)) | (fixed ? MAP_FIXED : 0) | ((flags & MAP_TYPE) === MAP_PRIVATE ? MAP_PRIVATE : MAP_SHARED);
+    const got = this.as.mapFile(fixed ? addr : pageDown(addr), len, prot, hostFlags, hostFd, offset);
+    if (typeof got !== "bigint") return got;
+    this.remove(got, got + len);
+    const isPrivate = (flags & MAP_TYPE) === MAP_PRIVATE;
+    const vma: Vma = { start: got, end: got + len, prot, flags: isPrivate ? MAP_PRIVATE : MAP_SHARED, name, offset };
+    if (!isPrivate) vma.shared = fileIdentity(hostFd);
+    this.insert(vma);
+    return got;
+  }
+
+  /**
+   * mremap(2): grows, shrinks or moves the mapping at [oldAddr, oldAddr + oldLength), which must
+   * lie in one mapping. The host moves the pages; the map follows.
+   */
+  mremap(oldAddr: bigint, oldLength: bigint, newLength: bigint, flags: number, newAddr: bigint): bigint | LinuxError {
+    if (oldAddr % PAGE_SIZE !== 0n) return EINVAL;
+    if ((flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP)) !== 0) return EINVAL;
+    if ((flags & MREMAP_FIXED) !== 0 && (flags & MREMAP_MAYMOVE) === 0) return EINVAL;
+    if ((flags & MREMAP_DONTUNMAP) !== 0 && (flags & MREMAP_MAYMOVE) === 0) return EINVAL;
+    const oldLen = pageUp(oldLength);
+    const newLen = pageUp(newLength);
+    if (newLen === 0n || newLen > TASK_SIZE) return EINVAL;
+    if ((flags & MREMAP_FIXED) !== 0 && (newAddr % PAGE_SIZE !== 0n || newAddr + newLen > TASK_SIZE)) return EINVAL;
+    // oldLength 0 duplicates a shared mapping; we do not support it.
+    if (oldLen === 0n) return EINVAL;
+    const vma = this.vmas.find((v) => v.start <= oldAddr && oldAddr < v.end);
+    if (vma === undefined || oldAddr + oldLen > vma.end) return EFAULT;
+    if ((flags & MREMAP_DONTUNMAP) !== 0 && (vma.flags & MAP_ANONYMOUS) === 0) return EINVAL;
+    const got = this.as.mremap(oldAddr, oldLen, newLen, flags, newAddr);
+    if (typeof got !== "bigint") return got;
+    const moved: Vma = { ...vma, start: got, end: got + newLen, offset: vma.offset + (oldAddr - vma.start) };
+    if (got !== oldAddr && (flags & MREMAP_DONTUNMAP) === 0) this.remove(oldAddr, oldAddr + oldLen);
+    else if (got === oldAddr && newLen < oldLen) this.remove(oldAddr + newLen, oldAddr + oldLen);
+    this.remove(got, got + newLen);
+    this.insert(moved);
+    this.merge();
+    return got;
+  }
+
+  /**
+   * The futex key of the word at `addr`: shared when the word is in a shared mapping and the
+   * caller did not say FUTEX_PRIVATE_FLAG, else this memory manager's own.
+   */
+  futexKey(addr: bigint, isPrivate: boolean): FutexKey {
+    if (!isPrivate) {
+      const v = this.vmas.find((m) => m.start <= addr && addr < m.end);
+      if (v?.shared !== undefined) return { space: v.shared, offset: v.offset + (addr - v.start) };
+    }
+    return { space: this, offset: addr };
   }
 
   munmap(addr: bigint, length: bigint): void | LinuxError {
@@ -189,6 +308,12 @@ export class MemoryManager {
     return ENAMETOOLONG;
   }
 
+  /** Whether every page of [addr, addr + len) is mapped, whatever its protection. */
+  mapped(addr: bigint, len: bigint): boolean {
+    const end = addr + len;
+    return end >= addr && end <= TASK_SIZE && this.covered(addr, end);
+  }
+
   readable(addr: bigint, len: bigint): boolean {
     return this.accessible(addr, len, PROT_READ);
   }
@@ -279,7 +404,8 @@ export class MemoryManager {
         prev.prot === v.prot &&
         prev.flags === v.flags &&
         prev.name === v.name &&
-        (prev.flags & MAP_ANONYMOUS) !== 0
+        prev.shared === v.shared &&
+        ((prev.flags & MAP_ANONYMOUS) !== 0 || prev.offset + (prev.end - prev.start) === v.offset)
       ) {
         prev.end = v.end;
       } else {

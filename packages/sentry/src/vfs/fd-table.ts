@@ -26,6 +26,7 @@ export interface FdEntry {
 export class FdTable {
   private readonly slots: (FdEntry | undefined)[] = [];
   private used = 0;
+  private refs = 1;
 
   /** @param limit the current RLIMIT_NOFILE soft limit */
   constructor(readonly limit: () => number = () => DEFAULT_NOFILE_LIMIT) {}
@@ -172,9 +173,9 @@ export class FdTable {
     });
   }
 
-  /** A copy sharing the descriptions (fork without CLONE_FILES). */
-  fork(): FdTable {
-    const t = new FdTable(this.limit);
+  /** A copy sharing the descriptions (fork without CLONE_FILES), under the new process's limit. */
+  fork(limit: () => number = this.limit): FdTable {
+    const t = new FdTable(limit);
     this.slots.forEach((e, fd) => {
       if (e === undefined) return;
       e.file.incRef();
@@ -183,7 +184,22 @@ export class FdTable {
     return t;
   }
 
-  /** Closes everything (task exit). */
+  /** Shares the table (clone with CLONE_FILES). */
+  incRef(): void {
+    this.refs++;
+  }
+
+  /** A sharer has gone (exit, or execve unsharing); the last one closes everything. */
+  decRef(): void {
+    if (--this.refs === 0) this.closeAll();
+  }
+
+  /** Whether another process shares this table. */
+  get shared(): boolean {
+    return this.refs > 1;
+  }
+
+  /** Closes everything (the last sharer's exit). */
   closeAll(): void {
     this.slots.forEach((e, fd) => {
       if (e !== undefined) this.close(fd);

@@ -74,10 +74,27 @@ export interface UserMemory {
   copyOut(addr: bigint, data: Uint8Array): void | LinuxError;
 }
 
+/** A file that takes seals (fcntl F_ADD_SEALS, F_GET_SEALS): tmpfs files and memfds. */
+export interface Sealable {
+  readonly seals: number;
+  addSeals(add: number): void | LinuxError;
+  /** Whether a shared mapping (writable or not) may be made under the seals. */
+  mayMapShared(writable: boolean): boolean;
+}
+
 /** The filesystem-specific half of an open file. */
 export interface FileDescriptionImpl {
   /** False for pipes, sockets, character devices that ignore offsets: lseek/pread/pwrite give ESPIPE. */
   readonly seekable: boolean;
+  /** A terminal: the job-control ioctls (TIOCGPGRP, TIOCSPGRP, TIOCGSID) apply to it. */
+  readonly terminal?: boolean;
+  /**
+   * A host FD holding the file's data, for mmap(2) to map directly (shared mappings see every
+   * write, and each other). Absent: private mappings are copies and shared writable ones ENODEV.
+   */
+  mappableFd?(): number | LinuxError;
+  /** The seals of the file, for files that take them. */
+  sealable?(): Sealable;
   /** Reads at `offset` (ignored unless seekable). 0 = end of file; EAGAIN = would block. */
   read?(dst: Uint8Array, offset: number): Promise<number | LinuxError>;
   /** Writes at `offset` (ignored unless seekable). May write less than asked; EAGAIN = would block. */

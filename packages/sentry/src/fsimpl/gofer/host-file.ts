@@ -72,6 +72,11 @@ export class HostFileImpl implements FileDescriptionImpl {
     return host(() => nfs.fstatSync(this.fd).size);
   }
 
+  /** The donated FD itself: mappings share the host's page cache with reads and writes. */
+  mappableFd(): number {
+    return this.fd;
+  }
+
   release(): void {
     if (this.closed) return;
     this.closed = true;

@@ -13,10 +13,44 @@
  * wait queue until the host reader drains the pipe.
  */
 import { closeSync, fstatSync, readSync, writeSync } from "node:fs";
-import { EAGAIN, EIO, EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, type LinuxError, linuxErrorFromName } from "@runsc-ts/abi";
+import { isatty } from "node:tty";
+import {
+  EAGAIN,
+  EFAULT,
+  EIO,
+  EPOLLERR,
+  EPOLLHUP,
+  EPOLLIN,
+  EPOLLOUT,
+  FIONREAD,
+  type LinuxError,
+  TCGETS,
+  TCSETS,
+  TCSETSF,
+  TCSETSW,
+  TIOCGWINSZ,
+  TIOCOUTQ,
+  TIOCSWINSZ,
+  isLinuxError,
+  linuxErrorFromName,
+  termios,
+  winsize,
+} from "@runsc-ts/abi";
 import { type FdWatcher, native } from "@runsc-ts/platform";
 import { type EventMask, WaitQueue } from "../../kernel/waiter.js";
-import type { FileDescriptionImpl } from "../../vfs/file-description.js";
+import type { FileDescriptionImpl, UserMemory } from "../../vfs/file-description.js";
+
+/** Terminal requests passed to a host terminal: the argument's size, and whether it is read in. */
+const TTY_REQUESTS = new Map<number, { size: number; input: boolean }>([
+  [TCGETS, { size: termios.size, input: false }],
+  [TCSETS, { size: termios.size, input: true }],
+  [TCSETSW, { size: termios.size, input: true }],
+  [TCSETSF, { size: termios.size, input: true }],
+  [TIOCGWINSZ, { size: winsize.size, input: false }],
+  [TIOCSWINSZ, { size: winsize.size, input: true }],
+  [TIOCOUTQ, { size: 4, input: false }],
+  [FIONREAD, { size: 4, input: false }],
+]);
 
 /** A host I/O failure (Node's error code) as the errno the application sees. */
 export function hostError(e: unknown): LinuxError {
@@ -56,6 +90,37 @@ export class HostFdFile implements FileDescriptionImpl {
     }
     this.regular = regular;
     this.seekable = regular && !sharedOffset;
+    this.terminal = !regular && isatty(fd);
+  }
+
+  /** Whether the host FD is a terminal (the sandbox's stdio under a shell or `script`). */
+  readonly terminal: boolean;
+
+  /**
+   * Terminal ioctls go to the host terminal (termios, window size, queue counts); FIONREAD also
+   * works on host pipes and sockets. Anything else is not ours (undefined: ENOTTY).
+   */
+  ioctl(mem: UserMemory, request: number, arg: bigint): number | LinuxError | undefined {
+    const spec = TTY_REQUESTS.get(request);
+    if (spec === undefined || this.fd < 0 || this.regular) return undefined;
+    if (!this.terminal && request !== FIONREAD) return undefined;
+    let buf: Uint8Array = new Uint8Array(spec.size);
+    if (spec.input) {
+      const b = mem.copyIn(arg, spec.size);
+      if (isLinuxError(b)) return EFAULT;
+      buf = b;
+    }
+    let r: number;
+    try {
+      r = native.ttyIoctl(this.fd, request, buf);
+    } catch (e) {
+      return hostError(e);
+    }
+    if (!spec.input) {
+      const w = mem.copyOut(arg, buf);
+      if (w !== undefined) return w;
+    }
+    return r;
   }
 
   /** A regular file never blocks (reads need no readiness wait). */

@@ -180,10 +180,14 @@ export class Pipe {
     if (events !== 0) this.queue.notify(events);
   }
 
-  /** fifo_open: opens one end of a named pipe, waiting for the peer as Linux does. */
-  async openFifo(flags: number, interrupter?: Interrupter): Promise<FileDescriptionImpl | LinuxError> {
+  /**
+   * fifo_open: opens one end of a named pipe, waiting for the peer as Linux does. An anonymous
+   * pipe reopened through /proc/[pid]/fd (`anonymous`) never waits: it had both ends once.
+   */
+  async openFifo(flags: number, interrupter?: Interrupter, anonymous = false): Promise<FileDescriptionImpl | LinuxError> {
     const acc = flags & O_ACCMODE;
     const nonblock = (flags & O_NONBLOCK) !== 0;
+    if (anonymous && (acc === O_RDONLY || acc === O_WRONLY)) return this.openEnd(acc === O_RDONLY, acc === O_WRONLY);
     if (acc === O_RDONLY) {
       const seen = this.writerOpens;
       const end = this.openEnd(true, false);

@@ -44,10 +44,10 @@ class PipefsInode implements Inode {
     return Promise.resolve();
   }
 
-  /** Reopening a pipe (through /proc/self/fd later) is a FIFO open. */
+  /** Reopening a pipe through /proc/[pid]/fd: a FIFO open that never waits for the peer. */
   open(opts: OpenOptions): Promise<FileDescriptionImpl | LinuxError> {
     if (this.pipe === null) return Promise.resolve(ENOTDIR);
-    return this.pipe.openFifo(opts.flags, opts.interrupter);
+    return this.pipe.openFifo(opts.flags, opts.interrupter, true);
   }
 }
 

@@ -15,6 +15,7 @@ import {
 } from "@runsc-ts/abi";
 import { EventFd } from "../../fsimpl/eventfd/eventfd.js";
 import type { TmpDirectory } from "../../fsimpl/tmpfs/directory.js";
+import type { TmpRegularFile } from "../../fsimpl/tmpfs/regular-file.js";
 import type { Task } from "../../kernel/task.js";
 import { Dentry } from "../../vfs/dentry.js";
 import { FileDescription } from "../../vfs/file-description.js";
@@ -53,6 +54,7 @@ export async function sysMemfdCreate(t: Task, a: SyscallArgs): Promise<SyscallVa
   const inode = await dir.create(key, { mode: S_IFREG | 0o777, uid: t.creds.fsuid, gid: t.creds.fsgid });
   if (isLinuxError(inode)) return inode;
   const vd = { mount: t.kernel.memMount, dentry: new Dentry(t.kernel.memfs, inode, name, t.kernel.memfs.root) };
+  if ((flags & MFD_ALLOW_SEALING) !== 0) (inode as TmpRegularFile).seals = 0;
   const impl = await inode.open({ flags: O_RDWR, vd, creds: t.creds });
   await dir.unlink(key, inode);
   vd.dentry.dead = true; // /proc/[pid]/fd shows "/memfd:NAME (deleted)", as on Linux

@@ -5,6 +5,7 @@
  */
 import {
   EBADF,
+  EINTR,
   EFAULT,
   EINVAL,
   EPOLL_CLOEXEC,
@@ -29,6 +30,7 @@ import type { Task } from "../../kernel/task.js";
 import type { SyscallArgs } from "../args.js";
 import type { SyscallValue } from "../table.js";
 import { timespecMs, waitReady } from "./sys-poll.js";
+import { applyCallMask } from "./sys-signal.js";
 
 const EVENT_SIZE = 12;
 /** Linux's EP_MAX_EVENTS: INT_MAX / sizeof(struct epoll_event). */
@@ -89,10 +91,12 @@ async function wait(t: Task, epfd: number, addr: bigint, max: number, timeoutMs:
   if (epFile === undefined) return EBADF;
   const ep = epFile.impl;
   if (!(ep instanceof EventPoll)) return EINVAL;
-  const { n, out } = await waitReady([epFile], EPOLLIN, timeoutMs, () => {
-    const got = ep.collect(max);
-    return { n: got.length, out: got };
-  });
+  const got = await waitReady([epFile], EPOLLIN, timeoutMs, () => {
+    const events = ep.collect(max);
+    return { n: events.length, out: events };
+  }, t.interrupter);
+  if (got === undefined) return EINTR;
+  const { n, out } = got;
   if (n === 0) return 0;
   const buf = new Uint8Array(n * EVENT_SIZE);
   const dv = new DataView(buf.buffer);
@@ -104,8 +108,16 @@ async function wait(t: Task, epfd: number, addr: bigint, max: number, timeoutMs:
 }
 
 export const sysEpollWait = (t: Task, a: SyscallArgs): Promise<SyscallValue> => wait(t, a.int(0), a.pointer(1), a.int(2), a.int(3));
-/** epoll_pwait(2): the signal mask is ignored until signals are delivered. */
-export const sysEpollPwait = sysEpollWait;
-/** epoll_pwait2(2): a timespec timeout (NULL: forever). */
-export const sysEpollPwait2 = (t: Task, a: SyscallArgs): Promise<SyscallValue> =>
-  wait(t, a.int(0), a.pointer(1), a.int(2), timespecMs(t, a.pointer(3)));
+
+/** epoll_pwait(2): epoll_wait with a signal mask for the call. */
+export function sysEpollPwait(t: Task, a: SyscallArgs): Promise<SyscallValue> {
+  const m = applyCallMask(t, a.pointer(4), a.ulong(5));
+  return m !== undefined ? Promise.resolve(m) : wait(t, a.int(0), a.pointer(1), a.int(2), a.int(3));
+}
+
+/** epoll_pwait2(2): a timespec timeout (NULL: forever) and a signal mask. */
+export function sysEpollPwait2(t: Task, a: SyscallArgs): Promise<SyscallValue> {
+  const ms = timespecMs(t, a.pointer(3));
+  const m = isLinuxError(ms) ? undefined : applyCallMask(t, a.pointer(4), a.ulong(5));
+  return m !== undefined ? Promise.resolve(m) : wait(t, a.int(0), a.pointer(1), a.int(2), ms);
+}

@@ -12,15 +12,26 @@ import {
   AT_SYMLINK_NOFOLLOW,
   EBADF,
   EFAULT,
+  EFBIG,
   EINVAL,
+  EISDIR,
   ENAMETOOLONG,
+  ENODEV,
   ENOENT,
   ENOTDIR,
+  EOPNOTSUPP,
+  EPERM,
   ERANGE,
+  ESPIPE,
+  FALLOC_FL_KEEP_SIZE,
+  FALLOC_FL_PUNCH_HOLE,
+  FALLOC_FL_ZERO_RANGE,
+  F_ADD_SEALS,
   F_DUPFD,
   F_DUPFD_CLOEXEC,
   F_GETFD,
   F_GETFL,
+  F_GET_SEALS,
   F_SETFD,
   F_SETFL,
   type LinuxError,
@@ -30,6 +41,8 @@ import {
   O_WRONLY,
   PATH_MAX,
   RLIMIT_NOFILE,
+  S_IFIFO,
+  S_IFMT,
   X_OK,
   encodeStruct,
   isLinuxError,
@@ -38,10 +51,10 @@ import {
   statx,
 } from "@runsc-ts/abi";
 import type { Task } from "../../kernel/task.js";
-import type { FileDescription } from "../../vfs/file-description.js";
+import { type FileDescription, MAX_OFFSET } from "../../vfs/file-description.js";
 import type { VirtualDentry } from "../../vfs/mount.js";
 import { genericPermission } from "../../vfs/permissions.js";
-import { type SetStat, type Statx, isDir, toStatStruct, toStatxStruct } from "../../vfs/stat.js";
+import { type SetStat, type Statx, isDir, isReg, toStatStruct, toStatxStruct } from "../../vfs/stat.js";
 import type { SyscallArgs } from "../args.js";
 import type { SyscallValue } from "../table.js";
 
@@ -341,6 +354,45 @@ export function sysFtruncate(t: Task, a: SyscallArgs): Promise<SyscallValue> {
   return setStatFd(t, a.int(0), { size: Number(len) });
 }
 
+/**
+ * fallocate(2) on any regular file, through its size and data: mode 0 grows the file to cover the
+ * range, KEEP_SIZE alone reserves nothing (there is no block allocation to make), PUNCH_HOLE and
+ * ZERO_RANGE write zeros over the part of the range inside the file (ZERO_RANGE without
+ * KEEP_SIZE also grows it). Collapse, insert and unshare are EOPNOTSUPP.
+ */
+export async function sysFallocate(t: Task, a: SyscallArgs): Promise<SyscallValue> {
+  const f = fileOf(t, a.int(0));
+  if (isLinuxError(f)) return f;
+  const mode = a.int(1);
+  const offset = a.long(2);
+  const len = a.long(3);
+  if (offset < 0n || len <= 0n) return EINVAL;
+  if ((mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) !== 0) return EOPNOTSUPP;
+  const punch = (mode & FALLOC_FL_PUNCH_HOLE) !== 0;
+  const zero = (mode & FALLOC_FL_ZERO_RANGE) !== 0;
+  if (punch && ((mode & FALLOC_FL_KEEP_SIZE) === 0 || zero)) return EOPNOTSUPP;
+  if (!f.writable) return EBADF;
+  if (isDir(f.inode.mode)) return EISDIR;
+  if (!isReg(f.inode.mode)) return (f.inode.mode & S_IFMT) === S_IFIFO ? ESPIPE : ENODEV;
+  const end = offset + len;
+  if (end > BigInt(MAX_OFFSET)) return EFBIG;
+  const st = await t.kernel.vfs.statFd(f);
+  if (isLinuxError(st)) return st;
+  const size = BigInt(st.size);
+  if (punch || zero) {
+    const stop = end < size ? end : size;
+    const chunk = new Uint8Array(1 << 16);
+    for (let at = offset; at < stop; ) {
+      const n = Number(stop - at < BigInt(chunk.length) ? stop - at : BigInt(chunk.length));
+      const w = await f.pwrite(chunk.subarray(0, n), Number(at));
+      if (isLinuxError(w)) return w;
+      at += BigInt(w);
+    }
+  }
+  if ((mode & FALLOC_FL_KEEP_SIZE) === 0 && end > size) return (await t.kernel.vfs.setStatFd(t, f, { size: Number(end) })) ?? 0;
+  return 0;
+}
+
 /** fsync(2)/fdatasync(2): data reaches the host through donated FDs directly; nothing is buffered. */
 export function sysFsync(t: Task, a: SyscallArgs): SyscallValue {
   return t.fdTable.get(a.int(0)) === undefined ? EBADF : 0;
@@ -391,6 +443,14 @@ export function sysFcntl(t: Task, a: SyscallArgs): SyscallValue {
     case F_SETFL:
       f.setStatusFlags(a.int(2));
       return 0;
+    case F_ADD_SEALS: {
+      const target = f.impl.sealable?.();
+      if (target === undefined) return EINVAL;
+      if (!f.writable) return EPERM;
+      return target.addSeals(a.int(2)) ?? 0;
+    }
+    case F_GET_SEALS:
+      return f.impl.sealable?.().seals ?? EINVAL;
     default:
       return EINVAL;
   }

@@ -4,6 +4,7 @@ import {
   EFAULT,
   EINVAL,
   ENOSYS,
+  ERESTARTSYS,
   ETIMEDOUT,
   FUTEX_CLOCK_REALTIME,
   FUTEX_PRIVATE_FLAG,
@@ -37,6 +38,7 @@ export async function sysFutex(t: Task, a: SyscallArgs): Promise<SyscallValue> {
   const op = a.int(1);
   const cmd = op & ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
   const val = a.uint(2);
+  const isPrivate = (op & FUTEX_PRIVATE_FLAG) !== 0;
   if (addr % 4n !== 0n) return EINVAL;
   switch (cmd) {
     case FUTEX_WAIT:
@@ -49,25 +51,25 @@ export async function sysFutex(t: Task, a: SyscallArgs): Promise<SyscallValue> {
       if (isLinuxError(word)) return EFAULT;
       if (new DataView(word.buffer).getUint32(0, true) !== val) return EAGAIN;
       if (ms === 0) return ETIMEDOUT;
+      if (t.interrupter.interrupted) return ERESTARTSYS;
       return new Promise<SyscallValue>((resolve) => {
         let timer: NodeJS.Timeout | undefined;
-        const remove = t.kernel.futexes.enqueue(t.mm, addr, bitset, () => {
-          if (timer !== undefined) clearTimeout(timer);
-          resolve(0);
-        });
-        if (ms > 0) {
-          timer = setTimeout(() => {
-            remove();
-            resolve(ETIMEDOUT);
-          }, ms);
-        }
+        const finish = (r: SyscallValue) => {
+          clearTimeout(timer);
+          remove();
+          stopListening();
+          resolve(r);
+        };
+        const remove = t.kernel.futexes.enqueue(t.mm.futexKey(addr, isPrivate), bitset, () => finish(0));
+        const stopListening = t.interrupter.onInterrupt(() => finish(ERESTARTSYS));
+        if (ms > 0) timer = setTimeout(() => finish(ETIMEDOUT), ms);
       });
     }
     case FUTEX_WAKE:
     case FUTEX_WAKE_BITSET: {
       const bitset = cmd === FUTEX_WAKE ? BITSET_MATCH_ANY : a.uint(5);
       if (bitset === 0) return EINVAL;
-      return t.kernel.futexes.wake(t.mm, addr, Math.max(0, a.int(2)), bitset);
+      return t.kernel.futexes.wake(t.mm.futexKey(addr, isPrivate), Math.max(0, a.int(2)), bitset);
     }
     default:
       return ENOSYS;

@@ -173,11 +173,14 @@ export function sysMadvise(t: Task, a: SyscallArgs): SyscallValue {
   if (!KNOWN_ADVICE.has(a.int(2))) return EINVAL;
   const len = pageUp(a.ulong(1));
   if (len === 0n) return 0;
-  if (!t.mm.readable(addr, 1n) && !t.mm.writable(addr, 1n)) return ENOMEM;
+  if (!t.mm.mapped(addr, len)) return ENOMEM;
   return a.int(2) === MADV_DONTNEED ? (t.mm.discard(addr, len) ?? 0) : 0;
 }
 
-/** msync(2): private file mappings are copies; there is nothing to write back. */
+/**
+ * msync(2): file mappings are the host file's own pages (or private copies), so what a mapping
+ * writes is already what read(2) sees; the host writes it back to disk in its own time.
+ */
 export function sysMsync(t: Task, a: SyscallArgs): SyscallValue {
   if (a.pointer(0) % PAGE_SIZE !== 0n) return EINVAL;
   if ((a.int(2) & ~7) !== 0) return EINVAL;
@@ -190,7 +193,7 @@ export function sysMincore(t: Task, a: SyscallArgs): SyscallValue {
   if (addr % PAGE_SIZE !== 0n) return EINVAL;
   const pages = Number(pageUp(a.ulong(1)) / PAGE_SIZE);
   if (pages > 1 << 20) return ENOMEM;
-  if (!t.mm.readable(addr, BigInt(pages) * PAGE_SIZE) && !t.mm.writable(addr, BigInt(pages) * PAGE_SIZE)) return ENOMEM;
+  if (!t.mm.mapped(addr, BigInt(pages) * PAGE_SIZE)) return ENOMEM;
   return t.mm.copyOut(a.pointer(2), new Uint8Array(pages).fill(1)) ?? 0;
 }
 

@@ -1,9 +1,10 @@
-/** Memory: brk, mmap (anonymous, and private file mappings by copy), munmap, mprotect. */
+/** Memory: brk, mmap (anonymous and file mappings), mremap, munmap, mprotect. */
 import {
   EACCES,
   EBADF,
   EINVAL,
   ENODEV,
+  EPERM,
   MAP_ANONYMOUS,
   MAP_PRIVATE,
   MAP_SHARED,
@@ -15,6 +16,7 @@ import {
 } from "@runsc-ts/abi";
 import type { Task } from "../../kernel/task.js";
 import { PAGE_SIZE, pageUp } from "../../mm/memory-manager.js";
+import type { FileDescription } from "../../vfs/file-description.js";
 import { isReg } from "../../vfs/stat.js";
 import type { SyscallArgs } from "../args.js";
 import type { SyscallValue } from "../table.js";
@@ -25,9 +27,10 @@ export function sysBrk(t: Task, a: SyscallArgs): SyscallValue {
 }
 
 /**
- * mmap(2). File mappings are private copies: the range is mapped anonymous and filled from the
- * file, which is exactly MAP_PRIVATE's contract until someone writes the file afterwards (the
- * mapping does not see that). Shared writable file mappings are not supported yet (ENODEV).
+ * mmap(2). A file that has a host FD for its data (gofer files, tmpfs files) is mapped directly,
+ * shared or private, as Linux maps it. Other files (synthetic and device files) get a private
+ * copy: the range is mapped anonymous and filled from the file, MAP_PRIVATE's contract until
+ * someone writes the file afterwards; shared writable mappings of them answer ENODEV.
  */
 export async function sysMmap(t: Task, a: SyscallArgs): Promise<SyscallValue> {
   const addr = a.pointer(0);
@@ -42,17 +45,25 @@ export async function sysMmap(t: Task, a: SyscallArgs): Promise<SyscallValue> {
   const file = t.fdTable.get(a.int(4));
   if (file === undefined) return EBADF;
   if (!file.readable) return EACCES;
-  if (type !== MAP_PRIVATE && (prot & PROT_WRITE) !== 0) {
-    if (!file.writable) return EACCES;
-    return ENODEV;
-  }
+  const sharedWrite = type !== MAP_PRIVATE && (prot & PROT_WRITE) !== 0;
+  if (sharedWrite && !file.writable) return EACCES;
   if (!isReg(file.inode.mode)) return ENODEV;
   const len = pageUp(length);
   if (len === 0n) return EINVAL;
+  const name = t.kernel.vfs.describe(t.fs.root, file.vd);
+  if (type !== MAP_PRIVATE && file.impl.sealable?.().mayMapShared(sharedWrite) === false) return EPERM;
+  const hostFd = file.impl.mappableFd?.();
+  if (typeof hostFd === "number") return t.mm.mmapFile(addr, len, prot, flags, hostFd, offset, name);
+  if (hostFd !== undefined) return hostFd;
+  if (sharedWrite) return ENODEV;
+  return mapCopy(t, file, addr, len, prot, flags, offset, name);
+}
+
+/** A private copy of the file's bytes (past its end the mapping stays zero; Linux would SIGBUS). */
+async function mapCopy(t: Task, file: FileDescription, addr: bigint, len: bigint, prot: number, flags: number, offset: bigint, name: string): Promise<SyscallValue> {
   const flagsAnon = (flags & ~MAP_SHARED & ~MAP_TYPE) | MAP_PRIVATE | MAP_ANONYMOUS;
-  const at = t.mm.mmap(addr, len, PROT_READ | PROT_WRITE, flagsAnon, file.vd.dentry.name);
+  const at = t.mm.mmap(addr, len, PROT_READ | PROT_WRITE, flagsAnon, name);
   if (isLinuxError(at)) return at;
-  // Copy the file's bytes in; past its end the mapping stays zero (Linux would SIGBUS there).
   const chunk = 1 << 20;
   for (let done = 0n; done < len; ) {
     const n = Number(len - done < BigInt(chunk) ? len - done : BigInt(chunk));
@@ -79,6 +90,11 @@ export async function sysMmap(t: Task, a: SyscallArgs): Promise<SyscallValue> {
     }
   }
   return at;
+}
+
+/** mremap(2). */
+export function sysMremap(t: Task, a: SyscallArgs): SyscallValue {
+  return t.mm.mremap(a.pointer(0), a.ulong(1), a.ulong(2), a.int(3), a.pointer(4));
 }
 
 export function sysMunmap(t: Task, a: SyscallArgs): SyscallValue {

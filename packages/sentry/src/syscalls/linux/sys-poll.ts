@@ -1,10 +1,12 @@
 /**
  * poll, ppoll, select, pselect6: readiness of many files, waiting on their wait queues until one
- * is ready or the timeout passes. Signals cannot interrupt the wait yet (no EINTR).
+ * is ready, the timeout passes, or a signal interrupts the wait (ERESTARTNOHAND: EINTR when a
+ * handler runs, a restart with the whole timeout otherwise).
  */
 import {
   EFAULT,
   EINVAL,
+  ERESTARTNOHAND,
   type LinuxError,
   POLLERR,
   POLLHUP,
@@ -19,7 +21,8 @@ import {
   isLinuxError,
 } from "@runsc-ts/abi";
 import type { Task } from "../../kernel/task.js";
-import { WaitEntry } from "../../kernel/waiter.js";
+import { type Interrupter, WaitEntry } from "../../kernel/waiter.js";
+import { applyCallMask } from "./sys-signal.js";
 import type { FileDescription } from "../../vfs/file-description.js";
 import type { SyscallArgs } from "../args.js";
 import type { SyscallValue } from "../table.js";
@@ -39,30 +42,42 @@ function ready(file: FileDescription, events: number): number {
 
 /**
  * Waits until `check` finds something ready or `timeoutMs` passes (-1: forever), waking on any of
- * the files' wait queues. Returns the last result of `check`.
+ * the files' wait queues. Returns the last result of `check`, or undefined if `interrupter`
+ * fired while nothing was ready.
  */
-export async function waitReady<T>(files: readonly FileDescription[], mask: number, timeoutMs: number, check: () => { n: number; out: T }): Promise<{ n: number; out: T }> {
+export async function waitReady<T>(
+  files: readonly FileDescription[],
+  mask: number,
+  timeoutMs: number,
+  check: () => { n: number; out: T },
+  interrupter: Interrupter,
+): Promise<{ n: number; out: T } | undefined> {
   let r = check();
   if (r.n > 0 || timeoutMs === 0) return r;
   let wake: (() => void) | undefined;
   const entry = new WaitEntry(() => wake?.());
+  const stopListening = interrupter.onInterrupt(() => wake?.());
   const queues = new Set(files.map((f) => f.impl.waitQueue).filter((q) => q !== undefined));
   for (const q of queues) q.register(entry, mask | ALWAYS);
   const deadline = timeoutMs < 0 ? Infinity : Date.now() + timeoutMs;
   try {
     for (;;) {
+      if (interrupter.interrupted) return undefined;
       const left = deadline - Date.now();
       if (left <= 0) return check();
+      let timer: NodeJS.Timeout | undefined;
       await new Promise<void>((resolve) => {
         wake = resolve;
-        if (left !== Infinity) setTimeout(resolve, Math.min(left, 2 ** 31 - 1));
+        if (left !== Infinity) timer = setTimeout(resolve, Math.min(left, 2 ** 31 - 1));
       });
+      clearTimeout(timer);
       wake = undefined;
       r = check();
       if (r.n > 0) return r;
     }
   } finally {
     for (const q of queues) q.unregister(entry);
+    stopListening();
   }
 }
 
@@ -86,7 +101,9 @@ async function doPoll(t: Task, fdsAddr: bigint, nfds: number, timeoutMs: number)
     return { n, out: revents };
   };
   const mask = entries.reduce((m, e) => m | e.events, 0) | POLLIN | POLLOUT | POLLPRI;
-  const { n, out } = await waitReady(files.filter((f): f is FileDescription => f !== undefined), mask, timeoutMs, check);
+  const got = await waitReady(files.filter((f): f is FileDescription => f !== undefined), mask, timeoutMs, check, t.interrupter);
+  if (got === undefined) return ERESTARTNOHAND;
+  const { n, out } = got;
   out.forEach((r, i) => dv.setUint16(8 * i + 6, r, true));
   return t.mm.copyOut(fdsAddr, raw) ?? n;
 }
@@ -104,10 +121,12 @@ export function sysPoll(t: Task, a: SyscallArgs): Promise<SyscallValue> {
   return doPoll(t, a.pointer(0), a.int(1), a.int(2));
 }
 
-/** ppoll(2): the signal mask argument is accepted and ignored until signals are delivered. */
+/** ppoll(2): poll with a timespec timeout and a signal mask for the call. */
 export function sysPpoll(t: Task, a: SyscallArgs): Promise<SyscallValue> {
   const ms = timespecMs(t, a.pointer(2));
   if (isLinuxError(ms)) return Promise.resolve(ms);
+  const m = applyCallMask(t, a.pointer(3), a.ulong(4));
+  if (m !== undefined) return Promise.resolve(m);
   return doPoll(t, a.pointer(0), a.int(1), ms);
 }
 
@@ -145,7 +164,9 @@ async function doSelect(t: Task, nfds: number, readAddr: bigint, writeAddr: bigi
     }
     return { n, out };
   };
-  const { n, out } = await waitReady(wanted.map((w) => w.file), POLLIN | POLLOUT | POLLPRI, timeoutMs, check);
+  const got = await waitReady(wanted.map((w) => w.file), POLLIN | POLLOUT | POLLPRI, timeoutMs, check, t.interrupter);
+  if (got === undefined) return ERESTARTNOHAND;
+  const { n, out } = got;
   const addrs = [readAddr, writeAddr, exceptAddr];
   for (let i = 0; i < 3; i++) {
     const addr = addrs[i] ?? 0n;
@@ -168,8 +189,16 @@ export function sysSelect(t: Task, a: SyscallArgs): Promise<SyscallValue> {
   return doSelect(t, a.int(0), a.pointer(1), a.pointer(2), a.pointer(3), ms);
 }
 
+/** pselect6(2): the sixth argument points at { const sigset_t *mask; size_t size }. */
 export function sysPselect6(t: Task, a: SyscallArgs): Promise<SyscallValue> {
   const ms = timespecMs(t, a.pointer(4));
   if (isLinuxError(ms)) return Promise.resolve(ms);
+  if (a.pointer(5) !== 0n) {
+    const b = t.mm.copyIn(a.pointer(5), 16);
+    if (isLinuxError(b)) return Promise.resolve(EFAULT);
+    const dv = new DataView(b.buffer);
+    const m = applyCallMask(t, dv.getBigUint64(0, true), dv.getBigUint64(8, true));
+    if (m !== undefined) return Promise.resolve(m);
+  }
   return doSelect(t, a.int(0), a.pointer(1), a.pointer(2), a.pointer(3), ms);
 }

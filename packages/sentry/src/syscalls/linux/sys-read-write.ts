@@ -26,7 +26,7 @@ async function readInto(t: Task, file: FileDescription, addr: bigint, size: numb
   let done = 0;
   while (done < want) {
     const buf = new Uint8Array(Math.min(CHUNK, want - done));
-    const n = offset === undefined ? await file.read(buf) : await file.pread(buf, offset + done);
+    const n = offset === undefined ? await file.read(buf, t.interrupter) : await file.pread(buf, offset + done, t.interrupter);
     if (typeof n !== "number") return done > 0 ? done : n;
     if (n === 0) break;
     if (t.mm.copyOut(addr + BigInt(done), buf.subarray(0, n)) !== undefined) return done > 0 ? done : EFAULT;
@@ -42,7 +42,7 @@ async function writeFrom(t: Task, file: FileDescription, addr: bigint, size: num
   while (done < want) {
     const data = t.mm.copyIn(addr + BigInt(done), Math.min(CHUNK, want - done));
     if (!(data instanceof Uint8Array)) return done > 0 ? done : EFAULT;
-    const n = offset === undefined ? await file.write(data) : await file.pwrite(data, offset + done);
+    const n = offset === undefined ? await file.write(data, t.interrupter) : await file.pwrite(data, offset + done, t.interrupter);
     if (typeof n !== "number") return done > 0 ? done : n;
     done += n;
     if (n < data.length) break;

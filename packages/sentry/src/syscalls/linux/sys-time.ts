@@ -10,17 +10,19 @@ import {
   CLOCK_TAI,
   CLOCK_THREAD_CPUTIME_ID,
   EFAULT,
+  ERESTART_RESTARTBLOCK,
   EINVAL,
   type LinuxError,
   TIMER_ABSTIME,
   isLinuxError,
 } from "@runsc-ts/abi";
 import type { Task } from "../../kernel/task.js";
+import { sleepInterruptible } from "../../kernel/waiter.js";
 import type { SyscallArgs } from "../args.js";
 import type { SyscallValue } from "../table.js";
 
 /** Nanoseconds on `clock`, or EINVAL for a clock we do not know. */
-function now(t: Task, clock: number): bigint | LinuxError {
+export function clockNow(t: Task, clock: number): bigint | LinuxError {
   switch (clock) {
     case CLOCK_REALTIME:
     case CLOCK_REALTIME_COARSE:
@@ -42,7 +44,7 @@ function now(t: Task, clock: number): bigint | LinuxError {
   }
 }
 
-function timespec(ns: bigint): Uint8Array {
+export function timespec(ns: bigint): Uint8Array {
   const b = new Uint8Array(16);
   const dv = new DataView(b.buffer);
   dv.setBigInt64(0, ns / 1_000_000_000n, true);
@@ -51,13 +53,13 @@ function timespec(ns: bigint): Uint8Array {
 }
 
 export function sysClockGettime(t: Task, a: SyscallArgs): SyscallValue {
-  const ns = now(t, a.int(0));
+  const ns = clockNow(t, a.int(0));
   if (isLinuxError(ns)) return ns;
   return t.mm.copyOut(a.pointer(1), timespec(ns)) ?? 0;
 }
 
 export function sysClockGetres(t: Task, a: SyscallArgs): SyscallValue {
-  const ns = now(t, a.int(0));
+  const ns = clockNow(t, a.int(0));
   if (isLinuxError(ns)) return ns;
   if (a.pointer(1) === 0n) return 0;
   return t.mm.copyOut(a.pointer(1), timespec(1n)) ?? 0;
@@ -65,7 +67,7 @@ export function sysClockGetres(t: Task, a: SyscallArgs): SyscallValue {
 
 export function sysGettimeofday(t: Task, a: SyscallArgs): SyscallValue {
   if (a.pointer(0) !== 0n) {
-    const ns = now(t, CLOCK_REALTIME) as bigint;
+    const ns = clockNow(t, CLOCK_REALTIME) as bigint;
     const b = new Uint8Array(16);
     const dv = new DataView(b.buffer);
     dv.setBigInt64(0, ns / 1_000_000_000n, true);
@@ -81,7 +83,7 @@ export function sysGettimeofday(t: Task, a: SyscallArgs): SyscallValue {
 }
 
 export function sysTime(t: Task, a: SyscallArgs): SyscallValue {
-  const sec = (now(t, CLOCK_REALTIME) as bigint) / 1_000_000_000n;
+  const sec = (clockNow(t, CLOCK_REALTIME) as bigint) / 1_000_000_000n;
   if (a.pointer(0) !== 0n) {
     const b = new Uint8Array(8);
     new DataView(b.buffer).setBigInt64(0, sec, true);
@@ -102,28 +104,44 @@ export function readTimespec(t: Task, addr: bigint): bigint | LinuxError {
 }
 
 /**
- * Sleeps on the kernel thread's event loop (an awaited timer: other tasks run meanwhile).
- * Signals cannot interrupt it yet, so it never returns EINTR and never writes the remainder.
+ * Sleeps until `deadline` (ns since boot) on the kernel thread's event loop (an awaited timer:
+ * other tasks run meanwhile). A signal ends the sleep with ERESTART_RESTARTBLOCK: a handler
+ * sees EINTR and, for a relative sleep, the remaining time in `rem`; with no handler the sleep
+ * continues through restart_syscall(2) to the same deadline.
  */
-async function sleepNs(ns: bigint): Promise<void> {
-  const ms = Number(ns / 1_000_000n);
-  await new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(ms, 2 ** 31 - 1))));
+async function sleepUntil(t: Task, deadline: bigint, rem: bigint): Promise<SyscallValue> {
+  const left = deadline - t.kernel.now();
+  if (left <= 0n) return 0;
+  const ms = Number((left + 999_999n) / 1_000_000n);
+  if ((await sleepInterruptible(ms, t.interrupter)) === "done") return 0;
+  const remaining = deadline - t.kernel.now();
+  if (rem !== 0n) {
+    const r = remaining > 0n ? remaining : 0n;
+    const b = new Uint8Array(16);
+    const dv = new DataView(b.buffer);
+    dv.setBigInt64(0, r / 1_000_000_000n, true);
+    dv.setBigInt64(8, r % 1_000_000_000n, true);
+    if (t.mm.copyOut(rem, b) !== undefined) return EFAULT;
+  }
+  t.restartBlock = () => sleepUntil(t, deadline, rem);
+  return ERESTART_RESTARTBLOCK;
 }
 
 export async function sysNanosleep(t: Task, a: SyscallArgs): Promise<SyscallValue> {
   const ns = readTimespec(t, a.pointer(0));
   if (isLinuxError(ns)) return ns;
-  await sleepNs(ns);
-  return 0;
+  return sleepUntil(t, t.kernel.now() + ns, a.pointer(1));
 }
 
 export async function sysClockNanosleep(t: Task, a: SyscallArgs): Promise<SyscallValue> {
   const clock = a.int(0);
   const flags = a.int(1);
-  const base = now(t, clock);
+  const base = clockNow(t, clock);
   if (isLinuxError(base) || clock === CLOCK_THREAD_CPUTIME_ID) return EINVAL;
   const ns = readTimespec(t, a.pointer(2));
   if (isLinuxError(ns)) return ns;
-  await sleepNs((flags & TIMER_ABSTIME) !== 0 ? (ns > base ? ns - base : 0n) : ns);
-  return 0;
+  const absolute = (flags & TIMER_ABSTIME) !== 0;
+  const rel = absolute ? (ns > base ? ns - base : 0n) : ns;
+  // An absolute sleep is not given a remainder; it restarts to the same deadline.
+  return sleepUntil(t, t.kernel.now() + rel, absolute ? 0n : a.pointer(3));
 }

@@ -1,0 +1,198 @@
+// `runsc-ts boot` with a controller socket, as `create`/`start` will drive it: the sandbox
+// reports itself ready on the start-sync FD, waits for startRoot, and answers wait, processes,
+// signal and destroy from clients that connect to the socket, one connection per CLI call.
+import { type ChildProcess, spawn } from "node:child_process";
+import { closeSync, existsSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { SIGTERM, O_DIRECTORY, O_RDONLY } from "@runsc-ts/abi";
+import { native, rpcOverFd } from "@runsc-ts/platform";
+import { control } from "@runsc-ts/proto";
+import { afterEach, describe, expect, it } from "vitest";
+
+const BINARY = fileURLToPath(new URL("../../packages/runsc/bin/runsc-ts.js", import.meta.url));
+const { SOCK_STREAM, SOCK_CLOEXEC } = native.constants;
+
+interface Sandbox {
+  readonly boot: ChildProcess;
+  readonly gofer: ChildProcess;
+  readonly dir: string;
+  readonly stdout: () => string;
+  /** Resolves once boot wrote to the start-sync pipe (the sandbox is ready). */
+  readonly ready: Promise<void>;
+  readonly exited: Promise<number | null>;
+}
+
+const running: Sandbox[] = [];
+afterEach(() => {
+  for (const s of running.splice(0)) {
+    s.boot.kill("SIGKILL");
+    s.gofer.kill("SIGKILL");
+    rmSync(s.dir, { recursive: true, force: true });
+  }
+});
+
+interface SpecMount {
+  readonly destination: string;
+  readonly type: string;
+  readonly source?: string;
+  readonly options?: string[];
+}
+
+function spec(args: string[], mounts: readonly SpecMount[]) {
+  return {
+    ociVersion: "1.1.0",
+    process: { terminal: false, user: { uid: 0, gid: 0 }, args, env: ["PATH=/usr/bin:/bin"], cwd: "/" },
+    root: { path: "/", readonly: true },
+    hostname: "ctl",
+    mounts,
+  };
+}
+
+/** Starts a gofer serving `root`; returns our end of its connection. */
+function startGofer(root: string, readOnly: boolean): { fd: number; child: ChildProcess } {
+  const [ours, theirs] = native.socketpair(SOCK_STREAM | SOCK_CLOEXEC);
+  const child = spawn(process.execPath, [BINARY, "gofer", "--root", root, ...(readOnly ? ["--ro"] : []), "--io-fd", "3"], { stdio: ["ignore", "ignore", "inherit", theirs] });
+  native.close(theirs);
+  return { fd: ours, child };
+}
+
+function launch(args: string[], mounts: readonly SpecMount[] = []): Sandbox {
+  const dir = mkdtempSync(join(tmpdir(), "runsc-ts-ctl-"));
+  const dirFd = openSync(dir, O_RDONLY | O_DIRECTORY);
+  const listenFd = native.bindUnixAt(dirFd, "controller.sock", SOCK_STREAM);
+  closeSync(dirFd);
+  const [specOurs, specTheirs] = native.socketpair(SOCK_STREAM | SOCK_CLOEXEC);
+  const [syncRead, syncWrite] = native.socketpair(SOCK_STREAM | SOCK_CLOEXEC);
+  const root = startGofer("/", true);
+  const binds = mounts.filter((m) => m.type === "bind").map((m) => startGofer(m.source ?? "/", m.options?.includes("ro") ?? false));
+  const ioFds = [root.fd, ...binds.map((b) => b.fd)];
+  const ioArg = ioFds.map((_, i) => String(7 + i)).join(",");
+  const boot = spawn(
+    process.execPath,
+    [BINARY, "boot", "ctl-test", "--bundle", dir, "--spec-fd", "3", "--io-fds", ioArg, "--controller-fd", "5", "--start-sync-fd", "6"],
+    { stdio: ["ignore", "pipe", "inherit", specTheirs, "ignore", listenFd, syncWrite, ...ioFds] },
+  );
+  for (const fd of [specTheirs, listenFd, syncWrite, ...ioFds]) native.close(fd);
+  const gofer = root.child;
+  for (const b of binds) b.child.unref();
+  native.sendmsg(specOurs, [Buffer.from(JSON.stringify(spec(args, mounts)))], []);
+  native.close(specOurs);
+  let out = "";
+  boot.stdout?.on("data", (d: Buffer) => (out += d.toString()));
+  const ready = new Promise<void>((resolve, reject) => {
+    // The start-sync byte (a blocking read on a helper thread would be simpler; poll instead).
+    const timer = setInterval(() => {
+      const b = Buffer.alloc(1);
+      try {
+        if (readSync(syncRead, b) === 1) {
+          clearInterval(timer);
+          native.close(syncRead);
+          resolve();
+        }
+      } catch (e) {
+        if ((e as { code?: string }).code !== "EAGAIN") {
+          clearInterval(timer);
+          reject(e as Error);
+        }
+      }
+    }, 20);
+  });
+  native.setNonblock(syncRead, true);
+  const exited = new Promise<number | null>((resolve) => boot.on("exit", (code) => resolve(code)));
+  const s = { boot, gofer, dir, stdout: () => out, ready, exited };
+  running.push(s);
+  return s;
+}
+
+/** One CLI-style connection: connect, call, disconnect. */
+async function withController<T>(s: Sandbox, call: (m: control.ContainerManager$Client) => Promise<T>): Promise<T> {
+  const dirFd = openSync(s.dir, O_RDONLY | O_DIRECTORY);
+  const fd = native.connectUnixAt(dirFd, "controller.sock", SOCK_STREAM);
+  closeSync(dirFd);
+  const conn = rpcOverFd(fd);
+  try {
+    return await call(conn.bootstrap(control.ContainerManager$Client));
+  } finally {
+    conn.close();
+  }
+}
+
+describe("the controller socket", () => {
+  it("holds the init process until startRoot, then reports its exit to wait", async () => {
+    const s = launch(["/bin/sh", "-c", "echo ran; exit 7"]);
+    await s.ready;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(s.stdout()).toBe(""); // not started yet
+    const started = await withController(s, async (m) => (await m.startRoot((p) => (p.containerId = "ctl-test")).promise()).errno);
+    expect(started).toBe(0);
+    const again = await withController(s, async (m) => {
+      const r = await m.startRoot((p) => (p.containerId = "ctl-test")).promise();
+      return [r.errno, r.detail];
+    });
+    expect(again[0]).toBe(17); // EEXIST
+    const status = await withController(s, async (m) => (await m.wait((p) => (p.containerId = "ctl-test")).promise()).waitStatus);
+    expect(status).toBe(7 << 8);
+    expect(await s.exited).toBe(7);
+    expect(s.stdout()).toBe("ran\n");
+  });
+
+  it("lists processes, signals init from outside (its protection does not apply), and rejects unknown containers", async () => {
+    const s = launch(["/bin/sh", "-c", "sleep 30 & wait"]);
+    await s.ready;
+    await withController(s, (m) => m.startRoot((p) => (p.containerId = "ctl-test")).promise());
+    let procs: Array<{ pid: number; ppid: number; cmd: string }> = [];
+    for (let i = 0; i < 100 && procs.length < 2; i++) {
+      procs = await withController(s, async (m) => {
+        const r = await m.processes((p) => (p.containerId = "ctl-test")).promise();
+        return r.processes.map((x) => ({ pid: x.pid, ppid: x.ppid, cmd: x.cmd }));
+      });
+      if (procs.length < 2) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(procs[0]).toEqual({ pid: 1, ppid: 0, cmd: "/bin/sh -c sleep 30 & wait" });
+    expect(procs[1]).toMatchObject({ ppid: 1, cmd: "sleep 30" });
+    const unknown = await withController(s, async (m) => (await m.wait((p) => (p.containerId = "other")).promise()).errno);
+    expect(unknown).toBe(3); // ESRCH
+    // Wait first (the sandbox goes away with its init), then signal over another connection.
+    const waited = withController(s, async (m) => (await m.wait((p) => (p.containerId = "ctl-test")).promise()).waitStatus);
+    await new Promise((r) => setTimeout(r, 100));
+    const sent = await withController(s, async (m) => {
+      const r = await m.signal((p) => {
+        p.containerId = "ctl-test";
+        p.pid = 0;
+        p.signo = SIGTERM;
+        p.mode = control.SignalMode.PROCESS;
+      }).promise();
+      return r.errno;
+    });
+    expect(sent).toBe(0);
+    expect((await waited) & 0x7f).toBe(SIGTERM);
+    expect(await s.exited).toBe(128 + SIGTERM);
+  });
+});
+
+describe("the spec's mounts", () => {
+  it("mounts bind mounts through their own gofers (read-only ones refuse writes) and tmpfs mounts", async () => {
+    const data = mkdtempSync(join(tmpdir(), "runsc-ts-bind-"));
+    writeFileSync(join(data, "hello.txt"), "hello from the host\n");
+    try {
+      const script = "cat /data/hello.txt; (echo x > /data/new) 2>/dev/null || echo read-only; echo y > /scratch/f && cat /scratch/f; ls /data; grep -c ' /scratch ' /proc/self/mounts";
+      const s = launch(["/bin/sh", "-c", script], [
+        { destination: "/data", type: "bind", source: data, options: ["rbind", "ro"] },
+        { destination: "/scratch", type: "tmpfs", source: "tmpfs", options: ["size=1m"] },
+        { destination: "/sys", type: "sysfs", source: "sysfs", options: ["ro"] },
+      ]);
+      await s.ready;
+      const waited = withController(s, async (m) => {
+        await m.startRoot((p) => (p.containerId = "ctl-test")).promise();
+        return (await m.wait((p) => (p.containerId = "ctl-test")).promise()).waitStatus;
+      });
+      expect(await waited).toBe(0);
+      expect(s.stdout()).toBe("hello from the host\nread-only\ny\nhello.txt\n1\n");
+      expect(existsSync(join(data, "new"))).toBe(false);
+    } finally {
+      rmSync(data, { recursive: true, force: true });
+    }
+  });
+});

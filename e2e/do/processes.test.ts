@@ -1,0 +1,144 @@
+// Processes and signals under `runsc-ts do`, compared with the same programs run natively:
+// C programs that check fork/exec/wait, threads, job-control stops, signal handlers, masks,
+// restarts, the alternate stack and faults (e2e/do/programs), then shells and Python doing the
+// same through their own libraries.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BINARY, buildPrograms, native, sandboxed } from "./harness.js";
+
+let programs: ReturnType<typeof buildPrograms>;
+beforeAll(() => {
+  programs = buildPrograms(["signals", "processes", "mappings", "seals"]);
+});
+afterAll(() => programs.cleanup());
+
+function expectSame(argv: string[]): void {
+  const want = native(argv);
+  expect(want.status).toBe(0);
+  const got = sandboxed(argv);
+  expect({ stdout: got.stdout, status: got.status }).toEqual({ stdout: want.stdout, status: want.status });
+}
+
+describe("C programs see Linux's process and signal semantics", () => {
+  it("signals: handlers, siginfo, masks, queueing, restarts, sigsuspend, alternate stack, FP state, faults", () => {
+    expectSame([programs.path("signals")]);
+  });
+
+  it("processes: exit statuses, wait4/waitid, stop/continue, vfork+exec, close-on-exec, pipelines, groups, threads", () => {
+    expectSame([programs.path("processes")]);
+  });
+
+  it("mappings: shared file and memfd mappings across fork, process-shared futexes, mremap, fallocate", () => {
+    expectSame([programs.path("mappings")]);
+  });
+
+  it("seals: memfd seals against writes, growth, shrinking and shared mappings", () => {
+    expectSame([programs.path("seals")]);
+  });
+});
+
+const BASH_SCRIPT = `
+trap 'echo trapped USR1' USR1
+kill -USR1 $$
+sleep 0.1 &
+wait $!
+echo "background job: $?"
+( exit 5 ); echo "subshell: $?"
+echo $(echo a; echo b) | tr ' ' '\\n' | sort -r
+f() { return 3; }; f; echo "function: $?"
+sh -c 'kill -TERM $$'; echo "child killed: $?"
+timeout 0.2 sleep 3; echo "timeout: $?"
+read x < <(echo process substitution); echo "$x"
+for i in 3 1 2; do echo $i; done | sort | tr '\\n' ' '; echo
+`;
+
+const PYTHON_SCRIPT = `
+import os, signal, subprocess, threading, time
+print(subprocess.run(["sh", "-c", "echo $((6*7)); exit 4"], capture_output=True, text=True))
+print(subprocess.check_output("seq 1 200 | sort -rn | head -3", shell=True, text=True).split())
+got = []
+signal.signal(signal.SIGALRM, lambda s, f: got.append("alarm"))
+signal.setitimer(signal.ITIMER_REAL, 0.05)
+time.sleep(0.3)
+print(got)
+r, w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    os.close(r); os.write(w, b"from child"); os._exit(9)
+os.close(w)
+print(os.read(r, 100), os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+p = subprocess.Popen(["sleep", "10"])
+p.send_signal(signal.SIGINT)
+print("sleep killed by SIGINT:", p.wait())
+ev = threading.Event()
+t = threading.Thread(target=lambda: (ev.wait(), print("event seen")))
+t.start(); time.sleep(0.05); ev.set(); t.join()
+try:
+    subprocess.run(["sleep", "5"], timeout=0.2)
+except subprocess.TimeoutExpired:
+    print("timed out")
+`;
+
+describe("shells and Python run their children like the host does", () => {
+  it.each([
+    ["busybox sh pipelines", ["/bin/busybox", "sh", "-c", "echo hello | tr a-z A-Z; ls /usr | wc -l; seq 5 | busybox tac"]],
+    ["dash", ["/bin/sh", "-c", "for i in 1 2 3; do echo $i; done | sort -r | head -2; x=$(uname -s); echo $x"]],
+    ["bash: traps, jobs, subshells, timeout, process substitution", ["/bin/bash", "-c", BASH_SCRIPT]],
+    ["python3: subprocess, fork, signals, itimers, threads", ["/usr/bin/python3", "-c", PYTHON_SCRIPT]],
+    ["python3: multiprocessing pool (semaphores in shared memory)", ["/usr/bin/python3", "-c", "import multiprocessing as mp\nwith mp.get_context('fork').Pool(3) as p:\n    print(sorted(p.map(abs, range(-20, 0))))"]],
+  ])("%s", (_name, argv) => {
+    expectSame(argv);
+  });
+
+  it("reports a child's death by signal as 128+N through the shell", () => {
+    expectSame(["/bin/sh", "-c", `sh -c 'kill -SEGV $$'; echo "status $?"`]);
+  });
+});
+
+describe("the sandbox's init is pid 1 of its own pid namespace", () => {
+  it("ignores signals it has no handler for, sent from inside (as under runc)", () => {
+    const r = sandboxed(["/bin/sh", "-c", "kill -TERM $$; echo still alive as pid $$"]);
+    expect(r.stdout).toBe("still alive as pid 1\n");
+    expect(r.status).toBe(0);
+  });
+
+  it("adopts orphans: a grandchild whose parent exited sees ppid 1", () => {
+    const py = "import os,time\nif os.fork()==0:\n  if os.fork()==0:\n    time.sleep(0.2); print('ppid', os.getppid()); os._exit(0)\n  os._exit(0)\nos.wait(); time.sleep(0.5)";
+    const r = sandboxed(["/usr/bin/python3", "-c", py]);
+    expect(r.stdout).toBe("ppid 1\n");
+  });
+
+  it("takes every process down with it when it exits", () => {
+    const r = sandboxed(["/bin/sh", "-c", "(sleep 30; echo too late) & echo started"], { timeoutMs: 20_000 });
+    expect(r.stdout).toBe("started\n");
+    expect(r.status).toBe(0);
+  });
+});
+
+describe("a host terminal as the sandbox's stdio", () => {
+  // `script` gives the command a pseudo-terminal; the sandbox's stdio is then that terminal.
+  const TTY_SCRIPT = [
+    "stty rows 40 cols 100; stty size",
+    "stty -a | head -1",
+    `/usr/bin/python3 -c "import os, sys, termios, tty
+fd = sys.stdin.fileno()
+old = termios.tcgetattr(fd)
+tty.setraw(fd)
+raw = termios.tcgetattr(fd)
+termios.tcsetattr(fd, termios.TCSANOW, old)
+print(os.isatty(fd), os.get_terminal_size(), raw[3] & termios.ECHO, termios.tcgetattr(fd) == old, os.tcgetpgrp(fd) == os.getpgrp())"`,
+  ].join("; ");
+
+  it("answers termios, window-size and job-control ioctls like the host", () => {
+    const inScript = (cmd: string) => native(["/usr/bin/script", "-qec", cmd, "/dev/null"]);
+    const want = inScript(`/bin/sh -c '${TTY_SCRIPT}'`);
+    expect(want.stdout).toContain("40 100");
+    const got = inScript(`"${process.execPath}" "${BINARY}" do -- /bin/sh -c '${TTY_SCRIPT}'`);
+    expect(got.stdout).toBe(want.stdout);
+    expect(got.status).toBe(0);
+  });
+
+  it("reports ENOTTY for terminal requests on a pipe", () => {
+    const r = sandboxed(["/usr/bin/python3", "-c", "import os, termios\ntry:\n  termios.tcgetattr(0)\nexcept termios.error as e:\n  print(e.args[1])\nprint(os.isatty(0))"], { input: "" });
+    expect(r.stdout).toBe("Inappropriate ioctl for device\nFalse\n");
+  });
+});
