@@ -76,10 +76,10 @@ export class Nic implements LinkDispatcher {
       stats.malformed++;
       return;
     }
-    const dst = eth.destination;
+    // Ours, or a group address (broadcast, multicast: the I/G bit). Compared in place: this
+    // runs for every frame.
     const mine = this.link.linkAddress;
-    const dstBytes = dst.bytes;
-    if (!(mine !== undefined && dst.equals(mine)) && ((dstBytes[0] ?? 0) & 1) === 0) {
+    if (!(mine !== undefined && mine.equalsBytes(frame, 0)) && ((frame[0] ?? 0) & 1) === 0) {
       stats.notForUs++;
       return;
     }
