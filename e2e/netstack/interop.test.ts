@@ -11,7 +11,7 @@ import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { AF_INET, AF_INET6, SHUT_WR, SOCK_STREAM } from "@runsc-ts/abi";
+import { AF_INET, AF_INET6, EALREADY, EINPROGRESS, SHUT_WR, SOCK_STREAM } from "@runsc-ts/abi";
 import { RemoteSocket } from "@runsc-ts/netstack";
 import { native } from "@runsc-ts/platform";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -186,6 +186,24 @@ describe("the TS stack against Linux over a TAP device", () => {
     } finally {
       expect(await alone.stop()).toMatchObject({ code: 0, stderr: "" });
     }
+  });
+
+  it("answers a second connect(2) to a silent host with EALREADY while the handshake waits", async () => {
+    const s = await RemoteSocket.open(netstackProc.stack, AF_INET, SOCK_STREAM);
+    const connect = async (): Promise<number> =>
+      (
+        await s.endpoint
+          .connect((p) => {
+            const a = p._initAddr();
+            a.family = AF_INET;
+            a.port = 80;
+            a._initAddr(4).copyBuffer(Uint8Array.of(10, 77, 0, 99)); // nobody answers ARP
+          })
+          .promise()
+      ).errno;
+    expect(await connect()).toBe(EINPROGRESS.errno);
+    expect(await connect()).toBe(EALREADY.errno);
+    s.close();
   });
 
   it("records the TAP's frames in the --log-packets pcap file", () => {

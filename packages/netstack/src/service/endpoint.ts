@@ -14,6 +14,8 @@
 import {
   AF_INET6,
   EAGAIN,
+  EALREADY,
+  ECONNABORTED,
   EDESTADDRREQ,
   EINPROGRESS,
   EINVAL,
@@ -90,6 +92,8 @@ export class EndpointImpl implements netstack.Endpoint$Server$Target {
   #unsubscribe: (() => void) | undefined;
   #inFlight = false;
   #dirty = false;
+  /** A stream connect answered EINPROGRESS and no later connect has reported how it ended. */
+  #connecting = false;
 
   constructor(
     private readonly owner: EndpointOwner,
@@ -217,9 +221,17 @@ export class EndpointImpl implements netstack.Endpoint$Server$Target {
     if (!isDecoded(a)) return void (r.errno = a.errno);
     switch (s.kind) {
       case "tcp": {
+        if (this.#connecting) {
+          r.errno = this.#connectAgain(s.ep);
+          break;
+        }
         const e = s.ep.connect(a);
-        if (e !== undefined) r.errno = errnoOf(e);
-        else r.errno = EINPROGRESS.errno;
+        if (e !== undefined) {
+          r.errno = errnoOf(e);
+        } else {
+          this.#connecting = true;
+          r.errno = EINPROGRESS.errno;
+        }
         break;
       }
       case "udp":
@@ -371,6 +383,26 @@ export class EndpointImpl implements netstack.Endpoint$Server$Target {
   }
 
   // ---- internals --------------------------------------------------------------------------
+
+  /**
+   * connect(2) again after EINPROGRESS, as Linux answers it: EALREADY while the handshake runs;
+   * once, 0 when it completed (EISCONN after that); once, the error when it failed.
+   */
+  #connectAgain(ep: TcpEndpoint): number {
+    switch (ep.currentState) {
+      case TcpState.SynSent:
+      case TcpState.SynReceived:
+        return EALREADY.errno;
+      case TcpState.Closed: {
+        this.#connecting = false;
+        const err = ep.takeError();
+        return err === undefined ? ECONNABORTED.errno : errnoOf(err);
+      }
+      default:
+        this.#connecting = false;
+        return 0;
+    }
+  }
 
   #fresh(): boolean {
     const s = this.socket;

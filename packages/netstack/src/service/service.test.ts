@@ -8,6 +8,8 @@ import {
   EADDRINUSE,
   EAFNOSUPPORT,
   ECONNREFUSED,
+  EINPROGRESS,
+  EISCONN,
   ENFILE,
   EINVAL,
   ENOPROTOOPT,
@@ -144,6 +146,40 @@ describe("TCP over loopback", () => {
     // An AF_INET6 socket reports an IPv4 peer as IPv4-mapped, as Linux does.
     expect(peer.address).toBe(family === AF_INET6 && address === "127.0.0.1" ? "::ffff:7f00:1" : address);
     for (const s of [conn, server, listener]) s.close();
+  });
+
+  it("answers connect(2) again the way Linux does: 0 once the handshake is done, then EISCONN", async () => {
+    const listener = await RemoteSocket.open(stack, AF_INET, SOCK_STREAM);
+    await listener.bind({ address: "127.0.0.1", port: 0 });
+    await listener.listen();
+    const to = await listener.getSockName();
+    const c = await RemoteSocket.open(stack, AF_INET, SOCK_STREAM);
+    const again = (): Promise<number> =>
+      c.endpoint
+        .connect((p) => {
+          const a = p._initAddr();
+          a.family = AF_INET;
+          a.port = to.port;
+          a._initAddr(4).copyBuffer(Uint8Array.of(127, 0, 0, 1));
+        })
+        .promise()
+        .then((r) => r.errno);
+    expect(await again()).toBe(EINPROGRESS.errno);
+    await c.waitFor(EPOLLOUT);
+    expect(await again()).toBe(0);
+    expect(await again()).toBe(EISCONN.errno);
+    // A refused one reports its error once through connect, as through SO_ERROR.
+    const d = await RemoteSocket.open(stack, AF_INET, SOCK_STREAM);
+    const refused = async (): Promise<number> =>
+      (await d.endpoint.connect((p) => {
+        const a = p._initAddr();
+        a.family = AF_INET;
+        a.port = 9;
+        a._initAddr(4).copyBuffer(Uint8Array.of(127, 0, 0, 1));
+      }).promise()).errno;
+    expect(await refused()).toBe(EINPROGRESS.errno);
+    await d.waitFor(EPOLLOUT);
+    expect(await refused()).toBe(ECONNREFUSED.errno);
   });
 
   it("reports a refused connect through SO_ERROR", async () => {
