@@ -158,7 +158,11 @@ export class EndpointImpl implements netstack.Endpoint$Server$Target {
     this.close();
   }
 
-  /** Closes the stack endpoint (FIN, or RST with unread data) and drops the notifier. */
+  /**
+   * Closes the stack endpoint and drops the notifier: FIN (or RST with unread data); RST at once
+   * under SO_LINGER with a zero timeout, as Linux (the abortive close servers use to skip
+   * TIME-WAIT). A non-zero linger time is the sentry's to wait out; the close here is the same.
+   */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -166,8 +170,16 @@ export class EndpointImpl implements netstack.Endpoint$Server$Target {
     this.#unsubscribe = undefined;
     this.#notifier?.client.close();
     this.#notifier = undefined;
-    this.socket.ep.close();
+    const s = this.socket;
+    if (s.kind === "tcp" && this.#lingerZero() && s.ep.currentState !== TcpState.Listen) s.ep.abort();
+    else s.ep.close();
     this.owner.forget(this);
+  }
+
+  /** struct linger { int l_onoff; int l_linger; } with l_onoff set and l_linger 0. */
+  #lingerZero(): boolean {
+    const v = new DataView(this.recorded.linger.buffer, this.recorded.linger.byteOffset, 8);
+    return v.getInt32(0, true) !== 0 && v.getInt32(4, true) === 0;
   }
 
   // ---- netstack.capnp Endpoint -----------------------------------------------------------

@@ -8,6 +8,7 @@ import {
   EADDRINUSE,
   EAFNOSUPPORT,
   ECONNREFUSED,
+  ECONNRESET,
   EINPROGRESS,
   EISCONN,
   ENFILE,
@@ -34,6 +35,7 @@ import {
   SOCK_STREAM,
   SOL_SOCKET,
   SO_DOMAIN,
+  SO_LINGER,
   SO_RCVBUF,
   SO_TYPE,
   TCP_CONGESTION,
@@ -180,6 +182,20 @@ describe("TCP over loopback", () => {
     expect(await refused()).toBe(EINPROGRESS.errno);
     await d.waitFor(EPOLLOUT);
     expect(await refused()).toBe(ECONNREFUSED.errno);
+  });
+
+  it("closes with a RST under SO_LINGER {on, 0}: the peer reads ECONNRESET", async () => {
+    const listener = await RemoteSocket.open(stack, AF_INET, SOCK_STREAM);
+    await listener.bind({ address: "127.0.0.1", port: 0 });
+    await listener.listen();
+    const c = await RemoteSocket.open(stack, AF_INET, SOCK_STREAM);
+    const [{ socket: peer }] = await Promise.all([listener.accept(), c.connect(await listener.getSockName())]);
+    const linger = new Uint8Array(8);
+    new DataView(linger.buffer).setInt32(0, 1, true);
+    await c.setSockOpt(SOL_SOCKET, SO_LINGER, linger);
+    expect([...(await c.getSockOpt(SOL_SOCKET, SO_LINGER, 8))]).toEqual([...linger]);
+    c.close();
+    expect(await errnoOf(peer.recv())).toBe(ECONNRESET.errno);
   });
 
   it("reports a refused connect through SO_ERROR", async () => {

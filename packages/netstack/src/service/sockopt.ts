@@ -4,8 +4,8 @@
  * A value shorter than an int is EINVAL, as Linux; longer values use their first 4 bytes.
  *
  * Options Linux applies but the stack has no behaviour for (SO_REUSEADDR, SO_REUSEPORT,
- * SO_BROADCAST, SO_LINGER) are recorded and read back, and listed as not implemented in the
- * README. SO_RCVTIMEO/SO_SNDTIMEO, SO_RCVLOWAT and blocking are the sentry's and never come here.
+ * SO_BROADCAST) are recorded and read back, and listed as not implemented in the README.
+ * SO_LINGER is recorded; the endpoint acts on a zero linger time (an abortive close). SO_RCVTIMEO/SO_SNDTIMEO, SO_RCVLOWAT and blocking are the sentry's and never come here.
  */
 import {
   AF_INET6,
