@@ -26,6 +26,7 @@ let dir: string;
 let netstackProc: NetstackProcess;
 let nginx: ChildProcess | undefined;
 let pcapFile: string;
+let tapName: string;
 const body = randomBytes(SIZE);
 const bodyHash = createHash("sha256").update(body).digest("hex");
 
@@ -57,7 +58,10 @@ async function waitForListen(port: number): Promise<void> {
 beforeAll(async () => {
   ns = makeNamespace("tap");
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "netstack-interop-"));
-  const [tapFd, tapName] = native.tunOpen(`rtstap${process.pid % 100000}`, native.constants.IFF_TAP | native.constants.IFF_NO_PI);
+  // With IFF_VNET_HDR: the netstack asks for offloads, and Linux sends it large TCP segments.
+  const C = native.constants;
+  const [tapFd, name] = native.tunOpen(`rtstap${process.pid % 100000}`, C.IFF_TAP | C.IFF_NO_PI | C.IFF_VNET_HDR);
+  tapName = name;
   try {
     sh("ip", ["link", "set", tapName, "netns", ns.name]);
     sh("ip", ["-n", ns.name, "addr", "add", `${LINUX}/24`, "dev", tapName]);
@@ -166,6 +170,12 @@ describe("the TS stack against Linux over a TAP device", () => {
     expect(createHash("sha256").update(fs.readFileSync(out)).digest("hex")).toBe(bodyHash);
     socket.close();
     listener.close();
+  });
+
+  it("has asked the kernel for offloads: the TAP does TCP segmentation offload", async () => {
+    const r = await run("ip", ["netns", "exec", ns.name, "ethtool", "-k", tapName]);
+    expect(r.stdout).toMatch(/tcp-segmentation-offload: on/);
+    expect(r.stdout).toMatch(/tx-checksumming: on/);
   });
 
   it("fetches 20 MB from nginx-light (Linux TCP) with a TS client", async () => {

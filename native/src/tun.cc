@@ -1,7 +1,8 @@
 // TUN/TAP devices and packet-at-a-time I/O, for the netstack's TAP link.
 //
 // tunOpen opens /dev/net/tun and attaches it to a device with TUNSETIFF (creating the device if
-// it does not exist, which needs CAP_NET_ADMIN). readPackets/writePackets move whole packets on
+// it does not exist, which needs CAP_NET_ADMIN); tunGetFlags and tunSetOffload are TUNGETIFF and
+// TUNSETOFFLOAD (IFF_VNET_HDR devices: partial checksums and large TCP segments). readPackets/writePackets move whole packets on
 // any packet-oriented descriptor (a TAP or TUN fd, a SOCK_DGRAM or SOCK_SEQPACKET socket): one
 // read(2) or write(2) per packet, several packets per call so a busy link costs one N-API
 // crossing per batch rather than per frame. Like socket.cc, nothing blocks here: "would block"
@@ -12,6 +13,7 @@
 #include <linux/if_tun.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <string>
@@ -68,6 +70,36 @@ Napi::Value TunOpen(const Napi::CallbackInfo& info) {
   return result;
 }
 
+// tunGetFlags(fd) -> the device's IFF_* flags (TUNGETIFF): IFF_TAP, IFF_NO_PI, IFF_VNET_HDR...
+// of a descriptor someone else opened (the netstack's --tap-fd).
+Napi::Value TunGetFlags(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd;
+  if (!GetFdArg(info, 0, "fd", &fd)) return env.Undefined();
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  if (ioctl(fd, TUNGETIFF, &ifr) != 0) {
+    ThrowSystemError(env, errno, "ioctl", "TUNGETIFF");
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, static_cast<unsigned short>(ifr.ifr_flags));
+}
+
+// tunSetOffload(fd, flags): TUNSETOFFLOAD with TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6: what the
+// reader of this descriptor accepts (partial checksums, large TCP segments). Needs IFF_VNET_HDR.
+Napi::Value TunSetOffload(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd, flags;
+  if (!GetFdArg(info, 0, "fd", &fd)) return env.Undefined();
+  if (!GetInt(env, info[1], "flags", -1, 0, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN, &flags)) {
+    return env.Undefined();
+  }
+  if (ioctl(fd, TUNSETOFFLOAD, static_cast<unsigned int>(flags)) != 0) {
+    ThrowSystemError(env, errno, "ioctl", "TUNSETOFFLOAD");
+  }
+  return env.Undefined();
+}
+
 // readPackets(fd, buf, stride, lengths) -> packets read.
 //
 // Reads up to lengths.length packets; packet i lands at buf[i * stride] (at most `stride`
@@ -122,15 +154,25 @@ Napi::Value ReadPackets(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(n));
 }
 
-// writePackets(fd, packets) -> packets written. One write(2) per packet, in order; stops at the
-// first that would block. An error on the first packet throws; on a later one the count so far
-// is returned (the error repeats on the next call).
+// writePackets(fd, packets[, prefix]) -> packets written. One write(2) per packet, in order (a
+// writev of `prefix` then the packet when a prefix is given: a TAP's virtio_net_hdr, without
+// copying the packet); stops at the first that would block. An error on the first packet
+// throws; on a later one the count so far is returned (the error repeats on the next call).
 Napi::Value WritePackets(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd;
   Napi::Array packets;
   if (!GetFdArg(info, 0, "fd", &fd) || !GetArrayArg(info, 1, "packets", &packets)) {
     return env.Undefined();
+  }
+  struct iovec iov[2];
+  int niov = 1;
+  if (info.Length() > 2 && !info[2].IsUndefined()) {
+    if (!GetUint8Array(env, info[2], &iov[0].iov_base, &iov[0].iov_len)) {
+      ThrowTypeError(env, "The \"prefix\" argument must be a Uint8Array");
+      return env.Undefined();
+    }
+    niov = 2;
   }
   uint32_t count = packets.Length();
   uint32_t n = 0;
@@ -144,9 +186,11 @@ Napi::Value WritePackets(const Napi::CallbackInfo& info) {
       ThrowTypeError(env, "The \"packets[" + std::to_string(n) + "]\" argument must be a Uint8Array");
       return env.Undefined();
     }
+    iov[niov - 1].iov_base = data;
+    iov[niov - 1].iov_len = length;
     ssize_t sent;
     do {
-      sent = write(fd, data, length);
+      sent = writev(fd, iov, niov);
     } while (sent < 0 && errno == EINTR);
     if (sent < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
@@ -162,12 +206,18 @@ Napi::Value WritePackets(const Napi::CallbackInfo& info) {
 
 void InitTun(Napi::Env env, Napi::Object exports) {
   exports.Set("tunOpen", Napi::Function::New(env, TunOpen, "tunOpen"));
+  exports.Set("tunGetFlags", Napi::Function::New(env, TunGetFlags, "tunGetFlags"));
+  exports.Set("tunSetOffload", Napi::Function::New(env, TunSetOffload, "tunSetOffload"));
   exports.Set("readPackets", Napi::Function::New(env, ReadPackets, "readPackets"));
   exports.Set("writePackets", Napi::Function::New(env, WritePackets, "writePackets"));
   Napi::Object constants = Constants(env, exports);
   constants.Set("IFF_TUN", Napi::Number::New(env, IFF_TUN));
   constants.Set("IFF_TAP", Napi::Number::New(env, IFF_TAP));
   constants.Set("IFF_NO_PI", Napi::Number::New(env, IFF_NO_PI));
+  constants.Set("IFF_VNET_HDR", Napi::Number::New(env, IFF_VNET_HDR));
+  constants.Set("TUN_F_CSUM", Napi::Number::New(env, TUN_F_CSUM));
+  constants.Set("TUN_F_TSO4", Napi::Number::New(env, TUN_F_TSO4));
+  constants.Set("TUN_F_TSO6", Napi::Number::New(env, TUN_F_TSO6));
 }
 
 }  // namespace runsc

@@ -62,6 +62,11 @@ export interface NativeConstants {
   readonly IFF_TUN: number;
   readonly IFF_TAP: number;
   readonly IFF_NO_PI: number;
+  readonly IFF_VNET_HDR: number;
+  /** tunSetOffload flags (linux/if_tun.h). */
+  readonly TUN_F_CSUM: number;
+  readonly TUN_F_TSO4: number;
+  readonly TUN_F_TSO6: number;
 }
 
 /**
@@ -247,8 +252,15 @@ export interface NativeAddon extends PtraceAddon {
    * read, 0 if none was waiting. A first packet of length 0 means end of file.
    */
   readPackets(fd: number, buf: Uint8Array, stride: number, lengths: Int32Array): number;
-  /** Writes `packets` one write(2) each, in order; returns how many went (fewer if it would block). */
-  writePackets(fd: number, packets: readonly Uint8Array[]): number;
+  /**
+   * Writes `packets` one write(2) each (a writev of `prefix` + packet when given: a TAP's
+   * virtio_net_hdr), in order; returns how many went (fewer if it would block).
+   */
+  writePackets(fd: number, packets: readonly Uint8Array[], prefix?: Uint8Array): number;
+  /** TUNGETIFF: the IFF_* flags of the device `fd` is attached to. */
+  tunGetFlags(fd: number): number;
+  /** TUNSETOFFLOAD: TUN_F_* offloads this descriptor's reader accepts (IFF_VNET_HDR devices). */
+  tunSetOffload(fd: number, flags: number): void;
 }
 
 /**

@@ -39,6 +39,22 @@ describe("tunOpen", () => {
     expect(fs.existsSync(`/sys/class/net/${want}`)).toBe(false);
   });
 
+  it("reports a device's flags (TUNGETIFF) and takes offload requests (TUNSETOFFLOAD)", () => {
+    const [fd] = native.tunOpen("rtsv%d", C.IFF_TAP | C.IFF_NO_PI | C.IFF_VNET_HDR);
+    try {
+      const flags = native.tunGetFlags(fd);
+      expect(flags & (C.IFF_TAP | C.IFF_NO_PI | C.IFF_VNET_HDR)).toBe(C.IFF_TAP | C.IFF_NO_PI | C.IFF_VNET_HDR);
+      native.tunSetOffload(fd, C.TUN_F_CSUM | C.TUN_F_TSO4 | C.TUN_F_TSO6);
+      expect(catchError(() => native.tunSetOffload(fd, 0x100))).toBeInstanceOf(RangeError);
+    } finally {
+      native.close(fd);
+    }
+    const [a, b] = native.socketpair(SEQPACKET);
+    expect(catchError(() => native.tunGetFlags(a))).toMatchObject({ syscall: "ioctl" });
+    native.close(a);
+    native.close(b);
+  });
+
   it("lets the kernel number the device", () => {
     const [fd, name] = native.tunOpen("rtsn%d", C.IFF_TAP | C.IFF_NO_PI);
     native.close(fd);
@@ -104,6 +120,18 @@ describe("readPackets and writePackets", () => {
       }
       expect(sent).toBeGreaterThan(0);
       expect(native.writePackets(a, [chunk])).toBe(0);
+    });
+  });
+
+  it("gathers a prefix in front of each packet when given one", () => {
+    withPair((a, b) => {
+      expect(native.writePackets(a, [Uint8Array.of(7), Uint8Array.of(8, 9)], Uint8Array.of(0, 0))).toBe(2);
+      const buf = new Uint8Array(2 * 16);
+      const lengths = new Int32Array(2);
+      expect(native.readPackets(b, buf, 16, lengths)).toBe(2);
+      expect([...buf.subarray(0, lengths[0])]).toEqual([0, 0, 7]);
+      expect([...buf.subarray(16, 16 + (lengths[1] as number))]).toEqual([0, 0, 8, 9]);
+      expect(catchError(() => native.writePackets(a, [Uint8Array.of(1)], "x" as unknown as Uint8Array))).toBeInstanceOf(TypeError);
     });
   });
 

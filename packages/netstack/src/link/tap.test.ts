@@ -10,6 +10,10 @@ import { HostClock } from "../service/host-clock.js";
 import { Stack } from "../stack/stack.js";
 import type { TcpEndpoint } from "../transport/tcp/endpoint.js";
 import { EVENT_IN } from "../waiter.js";
+import { checksumFold, pseudoHeaderSum } from "../header/checksum.js";
+import { buildEthernet, ETHERTYPE_IPV4 } from "../header/ethernet.js";
+import { buildIPv4 } from "../header/ipv4.js";
+import { buildTcp, TcpView } from "../header/tcp.js";
 import { TapEndpoint } from "./tap.js";
 
 const C = native.constants;
@@ -114,5 +118,41 @@ describe("TapEndpoint", () => {
     tap.close();
     expect(tap.writePackets([new Uint8Array(60)])).toBe(0);
     expect(tap.stats.txDropped).toBe(1);
+  });
+
+  it("with virtio headers: completes partial checksums, drops a header that does not fit, prefixes writes", async () => {
+    const [fa, fb] = native.socketpair(C.SOCK_SEQPACKET | C.SOCK_CLOEXEC | C.SOCK_NONBLOCK);
+    const got: Uint8Array[] = [];
+    const tap = new TapEndpoint({ fd: fa, linkAddress: LinkAddress.parse("02:00:00:00:00:04") as LinkAddress, vnetHeader: true });
+    try {
+      expect(tap.offloads).toBe(true);
+      tap.attach({ deliverFrame: (f) => got.push(f.slice()) });
+      // A TCP segment as Linux hands over a CHECKSUM_PARTIAL packet: the field holds the
+      // pseudo-header sum; csum_start is the TCP header, csum_offset 16.
+      const src = IPAddress.v4(10, 0, 0, 1);
+      const dst = IPAddress.v4(10, 0, 0, 2);
+      const seg = buildTcp({ sourcePort: 1, destinationPort: 2, seq: 5, ack: 0, flags: 0x18, window: 100 }, new Uint8Array(3000).fill(9), src, dst);
+      const pseudo = checksumFold(pseudoHeaderSum(src, dst, 6, seg.length));
+      seg[16] = pseudo >> 8;
+      seg[17] = pseudo & 0xff;
+      const ip = buildIPv4({ id: 1, ttl: 64, protocol: 6, source: src, destination: dst }, seg);
+      const eth = buildEthernet({ destination: tap.linkAddress, source: LinkAddress.parse("02:00:00:00:00:05") as LinkAddress, etherType: ETHERTYPE_IPV4 }, ip);
+      const hdr = (flags: number, gso: number, start: number, offset: number): Uint8Array => Uint8Array.of(flags, gso, 0, 0, 0, 0, start & 0xff, start >> 8, offset & 0xff, offset >> 8);
+      native.writePackets(fb, [Buffer.concat([hdr(1, 1, 14 + 20, 16), eth]), Buffer.concat([hdr(1, 0, 14 + 20, 9000), eth]), hdr(0, 0, 0, 0).subarray(0, 4)]);
+      await until(() => tap.stats.rxBadVnet + tap.stats.rxRunts === 2);
+      expect(got.length).toBe(1);
+      const v = TcpView.parse((got[0] as Uint8Array).subarray(14 + 20));
+      expect(v?.checksumValid(src, dst)).toBe(true);
+      expect(tap.stats.rxOffloaded).toBe(1);
+      // Writes carry a zero virtio header in front.
+      tap.writePackets([Uint8Array.of(1, 2, 3)]);
+      const buf = new Uint8Array(64);
+      const lengths = new Int32Array(1);
+      await until(() => native.readPackets(fb, buf, 64, lengths) === 1);
+      expect([...buf.subarray(0, lengths[0])]).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3]);
+    } finally {
+      tap.close();
+      native.close(fb);
+    }
   });
 });

@@ -68,7 +68,8 @@ export const netstack = defineCommand<NetstackArgs>({
     let tapFd: number | undefined = args.tapFd;
     if (args.tap !== undefined) {
       try {
-        [tapFd] = native.tunOpen(args.tap, native.constants.IFF_TAP | native.constants.IFF_NO_PI);
+        const C = native.constants;
+        [tapFd] = native.tunOpen(args.tap, C.IFF_TAP | C.IFF_NO_PI | C.IFF_VNET_HDR);
       } catch (e) {
         if (isSystemError(e)) throw new CliError(`netstack --tap ${args.tap}: ${e.message}`);
         throw e;
