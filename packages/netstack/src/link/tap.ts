@@ -26,13 +26,15 @@
 import { native, type FdWatcher } from "@runsc-ts/platform";
 import type { LinkAddress } from "../address.js";
 import { checksumAdd, checksumFinish } from "../header/checksum.js";
-import type { LinkDispatcher, LinkEndpoint } from "./endpoint.js";
+import type { GsoInfo, LinkDispatcher, LinkEndpoint } from "./endpoint.js";
 
 /** Ethernet header bytes in front of every frame on a TAP. */
 const ETHERNET_HEADER = 14;
 /** struct virtio_net_hdr (the size TUNSETVNETHDRSZ defaults to). */
 const VNET_HDR = 10;
 const VNET_F_NEEDS_CSUM = 1;
+const VNET_GSO_TCPV4 = 1;
+const VNET_GSO_TCPV6 = 4;
 /** The largest frame an offloading TAP hands over: a 64 KiB IP packet behind Ethernet. */
 const MAX_OFFLOAD_FRAME = 65535 + ETHERNET_HEADER + 4;
 const ZERO_VNET_HDR = new Uint8Array(VNET_HDR);
@@ -79,6 +81,8 @@ export class TapEndpoint implements LinkEndpoint {
   readonly stats: TapStats = { rxFrames: 0, rxBytes: 0, txFrames: 0, txBytes: 0, txDropped: 0, rxRunts: 0, rxOffloaded: 0, rxBadVnet: 0 };
   /** Frames carry a virtio_net_hdr and the kernel may send large, partially checksummed ones. */
   readonly offloads: boolean;
+  /** With offloads, the stack may hand over one large TCP segment for the kernel to cut (TSO). */
+  readonly gsoMaxBytes: number;
   private readonly fd: number;
   private readonly stride: number;
   private readonly buf: Uint8Array;
@@ -99,6 +103,8 @@ export class TapEndpoint implements LinkEndpoint {
     this.offloads = opts.vnetHeader === "auto" || opts.vnetHeader === undefined ? tunFlags !== undefined && (tunFlags & C.IFF_VNET_HDR) !== 0 : opts.vnetHeader;
     // Only a real device takes offload requests (tests give sockets that carry the header).
     if (this.offloads && tunFlags !== undefined) native.tunSetOffload(this.fd, C.TUN_F_CSUM | C.TUN_F_TSO4 | C.TUN_F_TSO6);
+    // A 64 KiB IP packet less the largest IP and TCP headers.
+    this.gsoMaxBytes = this.offloads ? 65535 - 60 - 60 : 0;
     const batch = opts.batch ?? (this.offloads ? 16 : 64);
     this.maxBatches = opts.maxBatchesPerWakeup ?? 8;
     // Room for a VLAN tag and then some: a frame longer than the stride is truncated by the
@@ -117,14 +123,16 @@ export class TapEndpoint implements LinkEndpoint {
     else this.watcher.start(native.constants.POLL_READABLE);
   }
 
-  writePackets(frames: readonly Uint8Array[]): number {
+  writePackets(frames: readonly Uint8Array[], gso?: GsoInfo): number {
     if (this.closed) {
       this.stats.txDropped += frames.length;
       return 0;
     }
     let sent = 0;
     try {
-      sent = this.offloads ? native.writePackets(this.fd, frames, ZERO_VNET_HDR) : native.writePackets(this.fd, frames);
+      if (!this.offloads) sent = native.writePackets(this.fd, frames);
+      else if (gso === undefined) sent = native.writePackets(this.fd, frames, ZERO_VNET_HDR);
+      else for (const f of frames) sent += native.writePackets(this.fd, [f], gsoHeader(f, gso));
     } catch {
       // EIO while the device is down, ENOBUFS...: a lost frame, as on a real wire.
       sent = 0;
@@ -229,4 +237,26 @@ function deviceFlags(fd: number): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The virtio_net_hdr for a GSO frame: TSO for IPv4 or IPv6, segments of `mss`, and a partial
+ * checksum (the TCP checksum field holds the pseudo-header sum; the kernel finishes each
+ * segment's). Fields are little-endian (legacy virtio on x86).
+ */
+function gsoHeader(frame: Uint8Array, gso: GsoInfo): Uint8Array {
+  const h = new Uint8Array(VNET_HDR);
+  const transport = ETHERNET_HEADER + gso.ipHeaderLength;
+  const tcpHeader = (((frame[transport + 12] ?? 0x50) >> 4) & 0x0f) * 4;
+  const put16 = (at: number, v: number): void => {
+    h[at] = v & 0xff;
+    h[at + 1] = (v >> 8) & 0xff;
+  };
+  h[0] = VNET_F_NEEDS_CSUM;
+  h[1] = gso.ipVersion === 4 ? VNET_GSO_TCPV4 : VNET_GSO_TCPV6;
+  put16(2, transport + tcpHeader);
+  put16(4, gso.mss);
+  put16(6, transport);
+  put16(8, 16); // offsetof(struct tcphdr, check)
+  return h;
 }

@@ -4,7 +4,7 @@
  */
 import { LinkAddress, type IPAddress } from "../address.js";
 import { buildEthernet, encodeEthernetHeader, ETHERNET_HEADER_SIZE, EthernetView, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from "../header/ethernet.js";
-import type { LinkDispatcher, LinkEndpoint } from "../link/endpoint.js";
+import type { GsoInfo, LinkDispatcher, LinkEndpoint } from "../link/endpoint.js";
 import { isNetError } from "../errors.js";
 import { ArpResolver } from "../network/arp/arp.js";
 import { multicastMac, NdpResolver } from "../network/ipv6/ndp.js";
@@ -107,7 +107,11 @@ export class Nic implements LinkDispatcher {
    * IP layer builds packets either at offset 0 of a fresh buffer or inside a transport's
    * headroom, so this holds).
    */
-  writeIPv4(nextHop: IPAddress, packet: Uint8Array): void {
+  writeIPv4(nextHop: IPAddress, packet: Uint8Array, gso?: GsoInfo): void {
+    if (gso !== undefined) {
+      this.writeGso(nextHop, ETHERTYPE_IPV4, packet, gso);
+      return;
+    }
     const mac = this.link.linkAddress;
     if (this.arp === undefined || mac === undefined) {
       this.writeRaw(packet);
@@ -124,7 +128,11 @@ export class Nic implements LinkDispatcher {
    * Sends an IPv6 packet toward `nextHop`: multicast maps to 33:33 + low 32 bits
    * (RFC 2464 §7); unicast is resolved by Neighbor Discovery on Ethernet links.
    */
-  writeIPv6(nextHop: IPAddress, packet: Uint8Array): void {
+  writeIPv6(nextHop: IPAddress, packet: Uint8Array, gso?: GsoInfo): void {
+    if (gso !== undefined) {
+      this.writeGso(nextHop, ETHERTYPE_IPV6, packet, gso);
+      return;
+    }
     const mac = this.link.linkAddress;
     if (this.ndp === undefined || mac === undefined) {
       this.writeRaw(packet);
@@ -141,19 +149,43 @@ export class Nic implements LinkDispatcher {
     this.writeRaw(buildEthernet({ destination: dst, source: src, etherType }, payload));
   }
 
+  /**
+   * How large a TCP payload may go to `nextHop` as one GSO frame now: the link's limit when it
+   * takes GSO frames and the neighbor is resolved (a GSO frame never waits in a neighbor
+   * queue), else 0.
+   */
+  gsoMaxBytes(nextHop: IPAddress): number {
+    const max = this.link.gsoMaxBytes ?? 0;
+    if (max <= 0 || this.link.linkAddress === undefined) return 0;
+    const resolver = nextHop.version === 4 ? this.arp : this.ndp;
+    return resolver?.lookup(nextHop) === undefined ? 0 : max;
+  }
+
+  private writeGso(nextHop: IPAddress, etherType: number, packet: Uint8Array, gso: GsoInfo): void {
+    const mac = this.link.linkAddress;
+    const resolver = nextHop.version === 4 ? this.arp : this.ndp;
+    const dst = resolver?.lookup(nextHop);
+    if (mac === undefined || dst === undefined || (this.link.gsoMaxBytes ?? 0) <= 0) {
+      // The caller checked gsoMaxBytes in this same turn; this is a bug guard, counted.
+      this.stack.stats.link.writeErrors++;
+      return;
+    }
+    this.writeIpFrame(mac, dst, etherType, packet, gso);
+  }
+
   /** An IP packet from writeIPv4/writeIPv6: the header goes in front in place if there is room. */
-  private writeIpFrame(src: LinkAddress, dst: LinkAddress, etherType: number, packet: Uint8Array): void {
+  private writeIpFrame(src: LinkAddress, dst: LinkAddress, etherType: number, packet: Uint8Array, gso?: GsoInfo): void {
     if (packet.byteOffset < ETHERNET_HEADER_SIZE) {
-      this.writeFrame(src, dst, etherType, packet);
+      this.writeRaw(buildEthernet({ destination: dst, source: src, etherType }, packet), gso);
       return;
     }
     const frame = new Uint8Array(packet.buffer, packet.byteOffset - ETHERNET_HEADER_SIZE, ETHERNET_HEADER_SIZE + packet.length);
     encodeEthernetHeader(frame, { destination: dst, source: src, etherType });
-    this.writeRaw(frame);
+    this.writeRaw(frame, gso);
   }
 
-  private writeRaw(frame: Uint8Array): void {
-    const r = this.link.writePackets([frame]);
+  private writeRaw(frame: Uint8Array, gso?: GsoInfo): void {
+    const r = gso === undefined ? this.link.writePackets([frame]) : this.link.writePackets([frame], gso);
     if (isNetError(r) || r === 0) this.stack.stats.link.writeErrors++;
     else this.stack.stats.link.sent++;
   }

@@ -45,6 +45,11 @@ export interface SendOptions {
    * written there in place instead of copying the payload behind a new one.
    */
   headroom?: boolean;
+  /**
+   * The payload is one large TCP segment for the link to cut into segments of `mss` payload
+   * bytes (GSO). Only when the route's NIC said it can (`Nic.gsoMaxBytes`); never fragmented.
+   */
+  gsoMss?: number;
 }
 
 /** Bytes a transport leaves in front of a segment for the IP header (IPv6's fixed 40 and more). */
@@ -147,7 +152,8 @@ export class IPv4Protocol {
       source: route.localAddress,
       destination: route.remoteAddress,
     };
-    const mtu = route.local ? 65535 : route.nic.mtu;
+    const gso = opts.gsoMss !== undefined && !route.local;
+    const mtu = route.local || gso ? 65535 : route.nic.mtu;
     if (IPV4_MIN_HEADER_SIZE + payload.length > 65535) return ErrMessageTooLong;
     if (IPV4_MIN_HEADER_SIZE + payload.length <= mtu) {
       let pkt = inPlace(payload, IPV4_MIN_HEADER_SIZE, opts);
@@ -157,7 +163,8 @@ export class IPv4Protocol {
       }
       encodeIPv4Header(pkt, { ...fields, flags: opts.dontFragment === true ? IPV4_FLAG_DF : 0 }, payload.length);
       stats.sent++;
-      this.emit(route, pkt);
+      if (gso) route.nic.writeIPv4(route.nextHop, pkt, { ipVersion: 4, mss: opts.gsoMss as number, ipHeaderLength: IPV4_MIN_HEADER_SIZE });
+      else this.emit(route, pkt);
       return undefined;
     }
     if (opts.dontFragment === true) {

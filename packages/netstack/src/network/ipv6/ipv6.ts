@@ -174,7 +174,8 @@ export class IPv6Protocol {
    */
   send(route: Route, nextHeader: number, payload: Uint8Array, opts: SendOptions = {}): NetError | undefined {
     const stats = this.stack.stats.ip6;
-    const mtu = route.local ? 65575 : route.nic.mtu;
+    const gso = opts.gsoMss !== undefined && !route.local;
+    const mtu = route.local || gso ? 65575 : route.nic.mtu;
     const fields = { hopLimit: opts.ttl ?? this.stack.config.ipv4.defaultTtl, trafficClass: opts.tos ?? 0, source: route.localAddress, destination: route.remoteAddress };
     if (payload.length > 0xffff) {
       stats.mtuExceeded++;
@@ -182,13 +183,14 @@ export class IPv6Protocol {
     }
     if (IPV6_HEADER_SIZE + payload.length <= mtu) {
       stats.sent++;
-      const pkt = inPlace(payload, IPV6_HEADER_SIZE, opts);
+      let pkt = inPlace(payload, IPV6_HEADER_SIZE, opts);
       if (pkt === undefined) {
-        this.emit(route, buildIPv6({ ...fields, nextHeader }, payload));
-      } else {
-        encodeIPv6Header(pkt, { ...fields, nextHeader }, payload.length);
-        this.emit(route, pkt);
+        pkt = new Uint8Array(IPV6_HEADER_SIZE + payload.length);
+        pkt.set(payload, IPV6_HEADER_SIZE);
       }
+      encodeIPv6Header(pkt, { ...fields, nextHeader }, payload.length);
+      if (gso) route.nic.writeIPv6(route.nextHop, pkt, { ipVersion: 6, mss: opts.gsoMss as number, ipHeaderLength: IPV6_HEADER_SIZE });
+      else this.emit(route, pkt);
       return undefined;
     }
     const chunk = Math.floor((mtu - IPV6_HEADER_SIZE - 8) / 8) * 8;
