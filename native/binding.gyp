@@ -15,7 +15,9 @@
         "src/ptrace.cc",
         "src/tracer_wait.cc",
         "src/tty.cc",
-        "src/tun.cc"
+        "src/tun.cc",
+        "src/launch.cc",
+        "src/seccomp.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],

@@ -7,7 +7,7 @@ import { BINARY, buildPrograms, native, sandboxed } from "./harness.js";
 
 let programs: ReturnType<typeof buildPrograms>;
 beforeAll(() => {
-  programs = buildPrograms(["signals", "processes", "mappings", "seals"]);
+  programs = buildPrograms(["signals", "processes", "mappings", "seals", "locks", "creds", "sockets", "misc"]);
 });
 afterAll(() => programs.cleanup());
 
@@ -33,6 +33,22 @@ describe("C programs see Linux's process and signal semantics", () => {
 
   it("seals: memfd seals against writes, growth, shrinking and shared mappings", () => {
     expectSame([programs.path("seals")]);
+  });
+
+  it("locks: flock, POSIX record locks and OFD locks between processes, blocking and not", () => {
+    expectSame([programs.path("locks")]);
+  });
+
+  it("creds: set*id, keepcaps, setgroups, capget/capset, capabilities across execve", () => {
+    expectSame([programs.path("creds")]);
+  });
+
+  it("sockets: AF_UNIX pairs and named sockets, end of file, SIGPIPE, passed descriptors, credentials, errors", () => {
+    expectSame([programs.path("sockets")]);
+  });
+
+  it("misc: nice and scheduling policies, affinity, copy_file_range, utimes, sync, mlock, chroot", () => {
+    expectSame([programs.path("misc")]);
   });
 });
 
@@ -78,12 +94,40 @@ except subprocess.TimeoutExpired:
     print("timed out")
 `;
 
+const UNIX_SOCKETS_PY = `
+import os, socket, struct, tempfile
+a, b = socket.socketpair()
+a.sendall(b"hello"); print(b.recv(10))
+r, w = os.pipe()
+socket.send_fds(a, [b"fd"], [r])
+msg, fds, flags, addr = socket.recv_fds(b, 10, 4)
+os.write(w, b"through the passed fd"); print(msg, os.read(fds[0], 100))
+path = os.path.join(tempfile.mkdtemp(), "s")
+srv = socket.socket(socket.AF_UNIX); srv.bind(path); srv.listen(1)
+if os.fork() == 0:
+    c = socket.socket(socket.AF_UNIX); c.connect(path); c.sendall(b"from child " * 1000); c.close(); os._exit(0)
+conn, _ = srv.accept()
+data = b""
+while chunk := conn.recv(4096):
+    data += chunk
+print(len(data)); os.wait()
+x = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); x.bind("\\0runsc-ts-dg")
+y = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); y.sendto(b"dgram1", "\\0runsc-ts-dg")
+print(x.recvfrom(100)[0])
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET); s.bind("\\0sp"); s.listen()
+c = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET); c.connect("\\0sp"); p, _ = s.accept()
+c.send(b"one"); c.send(b"two"); print(p.recv(10), p.recv(10))
+print(struct.unpack("3i", p.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))[0] == os.getpid())
+c.close(); print(p.recv(10))
+`;
+
 describe("shells and Python run their children like the host does", () => {
   it.each([
     ["busybox sh pipelines", ["/bin/busybox", "sh", "-c", "echo hello | tr a-z A-Z; ls /usr | wc -l; seq 5 | busybox tac"]],
     ["dash", ["/bin/sh", "-c", "for i in 1 2 3; do echo $i; done | sort -r | head -2; x=$(uname -s); echo $x"]],
     ["bash: traps, jobs, subshells, timeout, process substitution", ["/bin/bash", "-c", BASH_SCRIPT]],
     ["python3: subprocess, fork, signals, itimers, threads", ["/usr/bin/python3", "-c", PYTHON_SCRIPT]],
+    ["python3: AF_UNIX sockets (socketpair, send_fds, a server and a client process, datagrams, seqpacket)", ["/usr/bin/python3", "-c", UNIX_SOCKETS_PY]],
     ["python3: multiprocessing pool (semaphores in shared memory)", ["/usr/bin/python3", "-c", "import multiprocessing as mp\nwith mp.get_context('fork').Pool(3) as p:\n    print(sorted(p.map(abs, range(-20, 0))))"]],
   ])("%s", (_name, argv) => {
     expectSame(argv);
@@ -94,11 +138,45 @@ describe("shells and Python run their children like the host does", () => {
   });
 });
 
+describe("CPU accounting", () => {
+  it("reports a process's, its threads' and its waited-for children's CPU time", () => {
+    const py = [
+      "import os, resource, time",
+      "def burn():",
+      "    for _ in range(20_000_000): pass  # pure computation: no system calls",
+      "burn()",
+      "me = resource.getrusage(resource.RUSAGE_SELF)",
+      "pid = os.fork()",
+      "if pid == 0:",
+      "    burn(); os._exit(0)",
+      "_, status, child = os.wait4(pid, 0)",
+      "kids = resource.getrusage(resource.RUSAGE_CHILDREN)",
+      "utime = int(open('/proc/self/stat').read().rsplit(')', 1)[1].split()[11])",
+      "print(me.ru_utime >= 0.1, child.ru_utime >= 0.1, kids.ru_utime >= 0.1, os.times().children_user > 0, utime >= 10, time.thread_time() >= 0.1)",
+    ].join("\n");
+    const r = sandboxed(["/usr/bin/python3", "-c", py]);
+    expect(r.stdout).toBe("True True True True True True\n");
+  });
+});
+
+describe("what the sandbox does not have yet", () => {
+  it("answers EAFNOSUPPORT for network sockets (no network stack is wired in)", () => {
+    const r = sandboxed(["/usr/bin/python3", "-c", "import socket, errno\ntry:\n  socket.socket(socket.AF_INET)\nexcept OSError as e:\n  print(errno.errorcode[e.errno])"]);
+    expect(r.stdout).toBe("EAFNOSUPPORT\n");
+  });
+});
+
 describe("the sandbox's init is pid 1 of its own pid namespace", () => {
   it("ignores signals it has no handler for, sent from inside (as under runc)", () => {
     const r = sandboxed(["/bin/sh", "-c", "kill -TERM $$; echo still alive as pid $$"]);
     expect(r.stdout).toBe("still alive as pid 1\n");
     expect(r.status).toBe(0);
+  });
+
+  it("has its own hostname: sethostname changes the sandbox's, never the host's", () => {
+    const r = sandboxed(["/usr/bin/python3", "-c", "import socket; socket.sethostname('renamed-inside'); print(socket.gethostname(), open('/proc/sys/kernel/hostname').read().strip())"]);
+    expect(r.stdout).toBe("renamed-inside renamed-inside\n");
+    expect(native(["/bin/hostname"]).stdout).not.toBe("renamed-inside\n");
   });
 
   it("adopts orphans: a grandchild whose parent exited sees ppid 1", () => {

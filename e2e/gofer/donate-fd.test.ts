@@ -18,9 +18,9 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
-function statusField(pid: number, name: string): string {
+function statusField(pid: number, name: string, tid = pid): string {
   const line = fs
-    .readFileSync(`/proc/${pid}/status`, "utf8")
+    .readFileSync(`/proc/${pid}/task/${tid}/status`, "utf8")
     .split("\n")
     .find((l) => l.startsWith(`${name}:`));
   return (line ?? "").split(":")[1]?.trim() ?? "";
@@ -85,7 +85,7 @@ describe("runsc-ts gofer", () => {
     fs.rmSync(path.join(root, "app.sock"));
   });
 
-  it("is confined: its own mount namespace, the root as '/', minimal capabilities, no_new_privs", async () => {
+  it("is confined in every thread: its own mount namespace, the root as '/', minimal capabilities, no_new_privs, seccomp", async () => {
     await mount(g.gofer).then((f) => f.release()); // serving, so confinement is done
     expect(fs.readlinkSync(`/proc/${g.pid}/ns/mnt`)).not.toBe(fs.readlinkSync("/proc/self/ns/mnt"));
     expect(fs.readdirSync(`/proc/${g.pid}/root`).sort()).toEqual(fs.readdirSync(root).sort());
@@ -93,11 +93,31 @@ describe("runsc-ts gofer", () => {
     const mounts = fs.readFileSync(`/proc/${g.pid}/mountinfo`, "utf8").trim().split("\n");
     expect(mounts.map((l) => l.split(" ")[4])).toEqual(["/"]);
     const kept = [CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_FSETID].reduce((m, c) => m | (1n << BigInt(c)), 0n);
-    expect(BigInt(`0x${statusField(g.pid, "CapEff")}`)).toBe(kept);
-    expect(BigInt(`0x${statusField(g.pid, "CapPrm")}`)).toBe(kept);
-    expect(BigInt(`0x${statusField(g.pid, "CapBnd")}`)).toBe(kept);
-    expect(BigInt(`0x${statusField(g.pid, "CapAmb")}`)).toBe(0n);
-    expect(statusField(g.pid, "NoNewPrivs")).toBe("1");
+    // Every thread, not only the main one: Node's helper threads were started before any
+    // JavaScript ran (confine.ts: the gofer confines before it execs Node).
+    const tids = fs.readdirSync(`/proc/${g.pid}/task`);
+    expect(tids.length).toBeGreaterThan(1);
+    const hostNs = fs.readlinkSync("/proc/self/ns/mnt");
+    const goferNs = fs.readlinkSync(`/proc/${g.pid}/ns/mnt`);
+    for (const tid of tids) {
+      const where = `thread ${tid} (${statusField(g.pid, "Name", tid)})`;
+      expect(BigInt(`0x${statusField(g.pid, "CapEff", tid)}`), where).toBe(kept);
+      expect(BigInt(`0x${statusField(g.pid, "CapPrm", tid)}`), where).toBe(kept);
+      expect(BigInt(`0x${statusField(g.pid, "CapBnd", tid)}`), where).toBe(kept);
+      expect(BigInt(`0x${statusField(g.pid, "CapInh", tid)}`), where).toBe(0n);
+      expect(BigInt(`0x${statusField(g.pid, "CapAmb", tid)}`), where).toBe(0n);
+      expect(statusField(g.pid, "NoNewPrivs", tid), where).toBe("1");
+      // Seccomp mode 2 (filter), with exactly the one filter the gofer installed (TSYNC).
+      expect(statusField(g.pid, "Seccomp", tid), where).toBe("2");
+      expect(statusField(g.pid, "Seccomp_filters", tid), where).toBe("1");
+      expect(fs.readlinkSync(`/proc/${g.pid}/task/${tid}/ns/mnt`), where).toBe(goferNs);
+      expect(goferNs).not.toBe(hostNs);
+      // Its root and working directory are the mount root.
+      expect(fs.readdirSync(`/proc/${g.pid}/task/${tid}/root`).sort(), where).toEqual(fs.readdirSync(root).sort());
+      expect(fs.readdirSync(`/proc/${g.pid}/task/${tid}/cwd`).sort(), where).toEqual(fs.readdirSync(root).sort());
+      const mounts = fs.readFileSync(`/proc/${g.pid}/task/${tid}/mountinfo`, "utf8").trim().split("\n");
+      expect(mounts.map((l) => l.split(" ")[4]), where).toEqual(["/"]);
+    }
   });
 });
 
@@ -109,6 +129,15 @@ describe("runsc-ts gofer without privileges", () => {
     fs.rmSync(g.logFile, { force: true });
     expect(exit.code).toBe(1);
     expect(exit.stderr).toMatch(/^runsc-ts: gofer: cannot confine the gofer \(unshare\(CLONE_NEWNS\)\): EPERM[^\n]*--unconfined[^\n]*\n$/);
+  });
+
+  it("refuses the internal --pivot-helper flag when it was not confined before exec", async () => {
+    const g = spawnGofer(root, { extraArgs: ["--pivot-helper", "999999:0"] });
+    const exit = await g.exited;
+    g.conn.close();
+    fs.rmSync(g.logFile, { force: true });
+    expect(exit.code).toBe(1);
+    expect(exit.stderr).toMatch(/^runsc-ts: gofer: cannot confine the gofer \(check stage 1\): --pivot-helper given to a gofer that was not confined before exec[^\n]*\n$/);
   });
 
   it("serves unconfined with --unconfined (development only)", async () => {

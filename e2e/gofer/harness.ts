@@ -37,6 +37,8 @@ export interface SpawnOptions {
    * stays readable wherever it was cloned (a fresh temporary folder is mode 0700).
    */
   readonly withoutCapabilities?: boolean;
+  /** More arguments for the gofer command. */
+  readonly extraArgs?: readonly string[];
 }
 
 /** Starts `runsc-ts gofer --root root --io-fd 3` with one end of a socket pair as its fd 3. */
@@ -47,6 +49,7 @@ export function spawnGofer(root: string, opts: SpawnOptions = {}): GoferProcess 
   const args = [BINARY, "--debug-log", logFile, "gofer", "--root", root, "--io-fd", "3"];
   if (opts.readOnly === true) args.push("--ro");
   if (opts.unconfined === true) args.push("--unconfined");
+  args.push(...(opts.extraArgs ?? []));
   const argv = opts.withoutCapabilities === true
     ? ["setpriv", "--inh-caps=-all", "--ambient-caps=-all", "--bounding-set=-all", "--", process.execPath, ...args]
     : [process.execPath, ...args];

@@ -48,8 +48,15 @@ void InitTracerWait(Napi::Env env, Napi::Object exports);
 // ttyIoctl: vetted terminal ioctls on host FDs (tty.cc).
 void InitTty(Napi::Env env, Napi::Object exports);
 
-// tunOpen (TUNSETIFF), readPackets, writePackets and the IFF_* constants (tun.cc).
+// tunOpen (TUNSETIFF), tunGetFlags, tunSetOffload, readPackets, writePackets and the IFF_*/TUN_F_*
+// constants (tun.cc).
 void InitTun(Napi::Env env, Napi::Object exports);
+
+// forkPivotHelper, execve, waitpid: starting a process confined in every thread (launch.cc).
+void InitLaunch(Napi::Env env, Napi::Object exports);
+
+// seccompSetFilter, seccompProbe (seccomp.cc).
+void InitSeccomp(Napi::Env env, Napi::Object exports);
 
 }  // namespace runsc
 

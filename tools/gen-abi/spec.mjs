@@ -473,6 +473,12 @@ export const constantGroups = [
   },
   {
     out: "ptrace",
+    title: "The x32 ABI's system call number bit (seccomp filters reject it)",
+    tu: "kernel",
+    scan: [["asm/unistd.h", /^__X32_SYSCALL_BIT$/]],
+  },
+  {
+    out: "ptrace",
     title: "Classic BPF instruction fields",
     tu: "kernel",
     scan: [

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -247,6 +248,32 @@ static void check_exec_thread(void) {
   describe("exec from thread", st);
 }
 
+static void check_subreaper_and_pdeathsig(void) {
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
+  int get = 0;
+  prctl(PR_GET_CHILD_SUBREAPER, &get);
+  int fds[2];
+  pipe(fds);
+  pid_t middle = fork();
+  if (middle == 0) {
+    pid_t grandchild = fork();
+    if (grandchild == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGTERM);
+      write(fds[1], "r", 1);
+      for (;;) pause();  // killed by SIGTERM when `middle` exits
+    }
+    char b;
+    read(fds[0], &b, 1);
+    _exit(0);
+  }
+  int st;
+  waitpid(middle, &st, 0);
+  pid_t adopted = waitpid(-1, &st, 0);  // the grandchild, adopted by this subreaper
+  printf("subreaper %d adopted the grandchild: %d\n", get, adopted > 0 && adopted != middle);
+  describe("parent-death signal", st);
+  prctl(PR_SET_CHILD_SUBREAPER, 0);
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IONBF, 0);
   check_exit_statuses();
@@ -258,5 +285,6 @@ int main(void) {
   check_threads();
   check_thread_signals();
   check_exec_thread();
+  check_subreaper_and_pdeathsig();
   return 0;
 }

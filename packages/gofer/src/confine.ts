@@ -1,34 +1,44 @@
 /**
- * Confinement of the gofer process before it serves anything: after `confine()` the serving
- * thread sees only its mount root, holds only the capabilities a root-owned file server needs,
- * and can never gain privileges again.
+ * Confinement of the gofer process before it serves anything: afterwards every thread of the
+ * process sees only the mount root, holds only the capabilities a root-owned file server needs,
+ * can never gain privileges again, and runs under the seccomp allowlist (seccomp-policy.ts).
  *
- * Steps (each a thin native call; any failure is fatal, see ConfinementError):
+ * Why two stages. Linux applies namespaces, root changes, capabilities and no_new_privs to the
+ * calling thread only, and Node starts helper threads (V8's platform workers, the inspector's
+ * signal thread, later the libuv pool) before any JavaScript runs; the signal thread blocks
+ * every signal, so no broadcast can make it change its own credentials. What every thread must
+ * have is therefore set up before Node is exec'd — threads inherit it at creation — and the one
+ * step that needs Node already loaded, taking the host's file system away, is done by a helper
+ * process: pivot_root(2) moves the root and working directory of every task whose root or cwd
+ * was the old root, so it moves all of the gofer's threads at once (they also share one
+ * fs_struct). The gofer itself never needs a capability beyond the five it keeps.
  *
- *  1. `unshare(CLONE_NEWNS)`: a mount namespace of its own.
+ * Stage 1, `confineAndExec` (the process as started, on its main thread; the exec ends every
+ * other thread and the exec'd image starts from the main thread's state):
+ *  1. `unshare(CLONE_NEWNS)`: a mount namespace of its own;
  *  2. `mount("/", MS_REC | MS_PRIVATE)`: nothing it does to mounts propagates to the host, and
- *     nothing the host mounts later appears here.
- *  3. Bind-mount the root onto itself (pivot_root needs a mount point); with `--ro` remount that
- *     bind read-only, so the kernel too refuses writes (EROFS) should the gofer's own checks
- *     ever miss one.
- *  4. `pivot_root(".", ".")` from inside the root, then detach the old root (`umount2(".",
- *     MNT_DETACH)`): the host's file system is no longer reachable by any path, and `..` at
- *     "/" is "/". Where pivot_root is refused (a root on the initramfs), `chroot(".")`.
- *  5. Capabilities: drop every capability but {@link KEPT_CAPABILITIES} from the bounding set,
- *     clear the ambient set, and set effective = permitted = kept, inheritable = none.
- *  6. `prctl(PR_SET_NO_NEW_PRIVS, 1)`.
- *  7. {@link installSeccompFilter}: the hook for the syscall allowlist (not written yet).
+ *     nothing the host mounts later appears here;
+ *  3. `chdir("/")`, so the pivot below moves the cwd too;
+ *  4. fork the pivot helper (native forkPivotHelper: single-threaded, still privileged, in the
+ *     new namespace), which waits on a socket;
+ *  5. capabilities: drop every capability but {@link KEPT_CAPABILITIES} from the bounding set,
+ *     clear the ambient set, effective = permitted = kept, inheritable = none;
+ *  6. `prctl(PR_SET_NO_NEW_PRIVS, 1)`;
+ *  7. execve Node again with the same arguments plus `--pivot-helper PID:FD`. A root process's
+ *     permitted set after exec is bounded by the bounding set (and by its old permitted set
+ *     under no_new_privs), so the new image and every thread it starts hold only the kept set.
  *
- * Threads. Linux applies every one of these steps to the calling thread only: the mount
- * namespace is per task, the root lives in the thread's fs_struct (which `unshare(CLONE_NEWNS)`
- * un-shares), capabilities and no_new_privs in its credentials. Node's helper threads (the libuv pool, V8's
- * workers) keep the host view. The gofer is built so that this does not matter for what the
- * sentry can reach: every file operation is a synchronous native call on the main thread, which
- * is the confined one, and the gofer never uses Node's asynchronous fs (the only thing that
- * would resolve paths on the pool). The seccomp step must use SECCOMP_FILTER_FLAG_TSYNC so that
- * it covers all threads. Making the whole process confined needs the runtime to start the gofer
- * already inside its namespace; a signal broadcast cannot reach Node's inspector thread, which
- * blocks every signal. See the README.
+ * Stage 2, `finishConfinement` (the exec'd gofer, after importing every module it will use):
+ *  8. check that stage 1 happened (no_new_privs, the kept capabilities, CAP_SYS_ADMIN gone from
+ *     the bounding set): `--pivot-helper` cannot be used to skip it;
+ *  9. tell the helper to go: it bind-mounts the root (for a root of "/" onto /proc instead,
+ *     because a mount stacked on the process's own root is never crossed by path lookup),
+ *     remounts the bind read-only with `--ro`, `pivot_root(".", ".")`s into it and detaches the
+ *     old root; then reap it and fail if any step failed (there is no chroot fallback: a root
+ *     on the initramfs, where pivot_root is refused, is not supported);
+ * 10. the seccomp allowlist with SECCOMP_FILTER_FLAG_TSYNC, which binds every thread.
+ *
+ * Any failure is fatal (ConfinementError): a half-confined gofer must not serve.
  */
 import { resolve as resolvePath } from "node:path";
 import {
@@ -38,20 +48,22 @@ import {
   CAP_FOWNER,
   CAP_FSETID,
   CAP_LAST_CAP,
+  CAP_SYS_ADMIN,
   CLONE_NEWNS,
   EINVAL,
-  MNT_DETACH,
-  MS_BIND,
   MS_PRIVATE,
-  MS_RDONLY,
   MS_REC,
-  MS_REMOUNT,
   PR_CAPBSET_DROP,
+  PR_CAPBSET_READ,
   PR_CAP_AMBIENT,
   PR_CAP_AMBIENT_CLEAR_ALL,
+  PR_GET_NO_NEW_PRIVS,
   PR_SET_NO_NEW_PRIVS,
+  SECCOMP_FILTER_FLAG_TSYNC,
 } from "@runsc-ts/abi";
-import { native } from "@runsc-ts/platform";
+import { readSync, writeSync } from "node:fs";
+import { compileSeccompPolicy, native, systemErrorFromErrno } from "@runsc-ts/platform";
+import { goferSeccompPolicy } from "./seccomp-policy.js";
 import { errnoOfThrown } from "./errno.js";
 
 /** The logger the gofer writes to (a pino logger fits). */
@@ -107,42 +119,108 @@ function step(name: string, run: () => void): void {
   }
 }
 
+/** The helper's answer: the step that failed (see native forkPivotHelper), 0 for none. */
+const PIVOT_STEPS = ["", "bind-mount the root", "remount the root read-only", "chdir to the root", "pivot_root", "detach the old root", "chdir to /"];
+
+/** Where the helper mounts the root before pivoting into it. */
+function stagingFor(root: string): string {
+  // pivot_root needs the new root to be a mount point. A bind of a directory onto itself is
+  // one; but the host's "/" bound onto "/" stacks over the process's root, which path lookup
+  // never crosses into, so "/" (runsc-ts do) is bound onto a directory that always exists
+  // instead: /proc, in this private mount namespace.
+  return resolvePath(root) === "/" ? "/proc" : root;
+}
+
+export interface ConfineAndExecOptions extends ConfineOptions {
+  /** The program to exec (process.execPath). */
+  readonly execPath: string;
+  /** Its argv, given the value for `--pivot-helper` ("PID:FD"). */
+  readonly argv: (pivotHelper: string) => readonly string[];
+  readonly env: readonly string[];
+  /** Descriptors the exec'd process needs (their close-on-exec flag is cleared). */
+  readonly keepFds: readonly number[];
+}
+
 /**
- * Confines the calling thread to `root` (see the file comment). Afterwards the root is "/" and
- * the current directory is "/". Throws ConfinementError; a half-confined process must exit.
+ * Stage 1 (see the file comment): confines what threads inherit and execs the gofer again.
+ * Returns only by throwing ConfinementError.
+ *
+ * Preconditions: the process is a gofer that has served nothing yet.
  */
-export function confine(opts: ConfineOptions): void {
+export function confineAndExec(opts: ConfineAndExecOptions): never {
   const { root, readOnly, log } = opts;
   step("unshare(CLONE_NEWNS)", () => native.unshare(CLONE_NEWNS));
   step("make mounts private", () => native.mount(null, "/", null, MS_REC | MS_PRIVATE, null));
-  // pivot_root needs the new root to be a mount point we can stand in. A bind mount of a
-  // directory onto itself is one; but the host's "/" bound onto "/" stacks over the process's
-  // root, which path lookup never crosses into, so serving "/" (runsc-ts do) binds it onto a
-  // directory that always exists instead: /proc, in this private mount namespace.
-  const staging = resolvePath(root) === "/" ? "/proc" : root;
-  step("bind-mount the root", () => native.mount(root, staging, null, MS_BIND | MS_REC, null));
-  if (readOnly) {
-    step("remount the root read-only", () => native.mount(null, staging, null, MS_REMOUNT | MS_BIND | MS_RDONLY, null));
-  }
-  step("chdir to the root", () => native.chdir(staging));
-  let pivoted = true;
-  try {
-    native.pivotRoot(".", ".");
-  } catch (e) {
-    if (errnoOfThrown(e) !== EINVAL.errno) throw new ConfinementError("pivot_root", { cause: e });
-    pivoted = false;
-  }
-  if (pivoted) {
-    step("detach the old root", () => native.umount2(".", MNT_DETACH));
-  } else {
-    log.warn({ root }, "pivot_root refused; falling back to chroot");
-    step("chroot", () => native.chroot("."));
-  }
   step("chdir to /", () => native.chdir("/"));
+  const { SOCK_STREAM } = native.constants;
+  let ours = -1;
+  let pid = -1;
+  step("start the pivot helper", () => {
+    const [a, b] = native.socketpair(SOCK_STREAM);
+    ours = a;
+    try {
+      pid = native.forkPivotHelper(b, root, stagingFor(root), readOnly);
+    } finally {
+      native.close(b);
+    }
+  });
   step("drop capabilities", dropCapabilities);
   step("no_new_privs", () => native.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
-  installSeccompFilter(log);
-  log.info({ root, readOnly, pivoted, capabilities: KEPT_CAPABILITIES }, "gofer confined");
+  for (const fd of opts.keepFds) step("keep descriptors across exec", () => native.setCloexec(fd, false));
+  log.debug({ root, readOnly, helper: pid }, "gofer confined for exec; exec'ing the serving stage");
+  step("execve", () => native.execve(opts.execPath, opts.argv(`${pid}:${ours}`), opts.env));
+  throw new ConfinementError("execve", { cause: new Error("execve returned") });
+}
+
+/** Parses `--pivot-helper PID:FD`. */
+export function parsePivotHelper(value: string): { pid: number; fd: number } | undefined {
+  const m = /^([1-9][0-9]{0,9}):([0-9]{1,9})$/.exec(value);
+  if (m === null) return undefined;
+  return { pid: Number(m[1]), fd: Number(m[2]) };
+}
+
+/**
+ * Stage 2 (see the file comment): has the helper take the host's file system away from every
+ * thread, then installs the seccomp allowlist. Afterwards "/" is the mount root.
+ *
+ * Preconditions: every module the gofer will use is loaded (nothing outside the root is
+ * reachable afterwards).
+ */
+export function finishConfinement(opts: ConfineOptions & { readonly helper: { pid: number; fd: number } }): void {
+  const { root, readOnly, log, helper } = opts;
+  step("check stage 1", () => {
+    const kept = capabilityMask(KEPT_CAPABILITIES);
+    const caps = native.capget();
+    if (native.prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) !== 1 || caps.permitted !== (caps.permitted & kept) || native.prctl(PR_CAPBSET_READ, CAP_SYS_ADMIN, 0, 0, 0) !== 0) {
+      throw new Error("--pivot-helper given to a gofer that was not confined before exec (it is internal)");
+    }
+  });
+  let answer = Buffer.alloc(0);
+  step("run the pivot helper", () => {
+    try {
+      writeSync(helper.fd, Buffer.from([1]));
+      const buf = Buffer.alloc(8);
+      let have = 0;
+      while (have < 8) {
+        const n = readSync(helper.fd, buf, have, 8 - have, null);
+        if (n === 0) break;
+        have += n;
+      }
+      answer = buf.subarray(0, have);
+    } finally {
+      native.close(helper.fd);
+      const exit = native.waitpid(helper.pid);
+      if (answer.length === 8 && exit.code !== 0) answer = Buffer.alloc(0);
+    }
+  });
+  if (answer.length !== 8) throw new ConfinementError("pivot helper", { cause: new Error("the helper died without answering") });
+  const failed = answer.readInt32LE(0);
+  if (failed !== 0) {
+    throw new ConfinementError(PIVOT_STEPS[failed] ?? `pivot helper step ${failed}`, { cause: systemErrorFromErrno(-answer.readInt32LE(4), PIVOT_STEPS[failed] ?? "pivot") });
+  }
+  step("chdir to /", () => native.chdir("/"));
+  step("seccomp", () => installSeccompFilter(log));
+  log.info({ root, readOnly, capabilities: KEPT_CAPABILITIES }, "gofer confined");
 }
 
 /** Bounding set, ambient set, then the thread's own sets: only KEPT_CAPABILITIES survive. */
@@ -164,10 +242,14 @@ function dropCapabilities(): void {
 }
 
 /**
- * The seccomp allowlist of host syscalls the gofer may make, installed with
- * SECCOMP_FILTER_FLAG_TSYNC so it binds every thread. Not written yet: a later issue fills it
- * in (the list is the native calls in native/src/fs*.cc plus what Node's event loop needs).
+ * Installs the seccomp allowlist of host system calls the gofer may make (seccomp-policy.ts)
+ * with SECCOMP_FILTER_FLAG_TSYNC, so that it binds every thread of the process.
+ *
+ * Preconditions: no_new_privs is set (stage 1 did it).
  */
 export function installSeccompFilter(log: GoferLogger): void {
-  log.debug({}, "seccomp allowlist not installed yet (not implemented)");
+  const program = compileSeccompPolicy(goferSeccompPolicy(process.pid));
+  const r = native.seccompSetFilter(program, SECCOMP_FILTER_FLAG_TSYNC);
+  if (r !== 0) throw new Error(`thread ${r} could not be synchronised to the seccomp filter`);
+  log.debug({ instructions: program.length / 8 }, "seccomp allowlist installed on every thread");
 }

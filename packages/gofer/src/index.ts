@@ -5,12 +5,13 @@
  */
 import { AT_FDCWD, O_DIRECTORY, O_PATH } from "@runsc-ts/abi";
 import { native, rpcOverFd } from "@runsc-ts/platform";
-import { type GoferLogger, confine } from "./confine.js";
+import { ConfinementError, type GoferLogger, confineAndExec, finishConfinement } from "./confine.js";
 import { GoferServer } from "./server.js";
 
-export { ConfinementError, KEPT_CAPABILITIES, capabilityMask, confine, installSeccompFilter } from "./confine.js";
-export type { ConfineOptions, GoferLogger } from "./confine.js";
+export { ConfinementError, KEPT_CAPABILITIES, capabilityMask, confineAndExec, finishConfinement, installSeccompFilter, parsePivotHelper } from "./confine.js";
+export type { ConfineAndExecOptions, ConfineOptions, GoferLogger } from "./confine.js";
 export { GoferServer, FileImpl } from "./server.js";
+export { GOFER_ALLOWED, GOFER_FATAL, goferSeccompPolicy } from "./seccomp-policy.js";
 export { MAX_WALK_NAMES, checkName } from "./walk.js";
 
 export interface ServeGoferOptions {
@@ -25,11 +26,19 @@ export interface ServeGoferOptions {
    * to confine is fatal (ConfinementError) and nothing is served.
    */
   readonly unconfined?: boolean;
+  /**
+   * Confinement stage 1 (confine.ts): how to exec this gofer again, given the value of
+   * `--pivot-helper` for the new argv. The process is replaced; serveGofer does not return.
+   */
+  readonly reexec?: { readonly execPath: string; readonly argv: (pivotHelper: string) => readonly string[]; readonly env: readonly string[] };
+  /** Confinement stage 2: the pivot helper stage 1 left (`--pivot-helper PID:FD`). */
+  readonly pivotHelper?: { readonly pid: number; readonly fd: number };
 }
 
 /**
- * Confines the process (unless `unconfined`), then serves the mount on `ioFd` until the
- * connection ends — the peer closes it, or sends garbage, which aborts the connection — and
+ * Confines the process (unless `unconfined`) in two stages around an exec of itself (see
+ * confine.ts: stage 1 with `reexec`, stage 2 with `pivotHelper`), then serves the mount on
+ * `ioFd` until the connection ends — the peer closes it, or sends garbage, which aborts the connection — and
  * returns. Every handle is closed by then.
  *
  * Preconditions: the calling process is a gofer and nothing else. Confinement cannot be undone
@@ -41,9 +50,13 @@ export async function serveGofer(opts: ServeGoferOptions): Promise<void> {
   let rootPath = opts.root;
   if (opts.unconfined === true) {
     log.warn({ root: rootPath }, "gofer running UNCONFINED (--unconfined): development only");
-  } else {
-    confine({ root: rootPath, readOnly, log });
+  } else if (opts.pivotHelper !== undefined) {
+    finishConfinement({ root: rootPath, readOnly, log, helper: opts.pivotHelper });
     rootPath = "/";
+  } else if (opts.reexec !== undefined) {
+    confineAndExec({ root: rootPath, readOnly, log, ...opts.reexec, keepFds: [ioFd] });
+  } else {
+    throw new ConfinementError("confinement", { cause: new Error("neither reexec nor pivotHelper given") });
   }
   // Modes of created files are exactly what the sentry asks (it has applied the guest's umask).
   process.umask(0);

@@ -19,7 +19,8 @@ export type {
 export { rpcOverFd, rpcPair } from "./rpc.js";
 export { UnixListener, listenUnixAt } from "./unix-listener.js";
 export type { RpcOptions } from "./rpc.js";
-export type { AddressSpace, AppEvent, Context, Platform, SyscallArgs } from "./platform.js";
+export type { AddressSpace, AppEvent, Context, CpuUsage, Platform, SyscallArgs } from "./platform.js";
+export { NO_USAGE } from "./platform.js";
 export { PLATFORM_NAMES, PlatformUnavailableError, platformFor } from "./platform-for.js";
 export { PtracePlatform, stubPath } from "./ptrace/ptrace-platform.js";
 export type { PtraceOptions } from "./ptrace/ptrace-platform.js";
@@ -31,3 +32,8 @@ export { loadStaticElf } from "./ptrace/static-elf.js";
 export type { LoadOptions, LoadedImage } from "./ptrace/static-elf.js";
 export { nativeBuildDir } from "./native.js";
 export type { PtraceAddon, PtraceConstants } from "./native.js";
+export { BpfAssembler, BpfError, Label, MAX_CONDITIONAL_JUMP } from "./seccomp/bpf.js";
+export type { Target } from "./seccomp/bpf.js";
+export { ALLOW, KILL_PROCESS, KILL_THREAD, TRAP, actionValue, compileSeccompPolicy, errnoAction } from "./seccomp/filter.js";
+export type { ArgCondition, ArgRule, SeccompAction, SeccompPolicy, SyscallEntry } from "./seccomp/filter.js";
+export type { SeccompProbeCall, SeccompProbeResult } from "./native.js";

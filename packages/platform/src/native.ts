@@ -45,6 +45,8 @@ export function systemErrorFromErrno(errno: number, syscall: string): SystemErro
 
 /** Constants compiled into the addon from the host's headers. */
 export interface NativeConstants {
+  /** fchmodat2(2)'s number (Linux 6.6), newer than the headers abi is generated from. */
+  readonly SYS_fchmodat2: number;
   readonly SOCK_STREAM: number;
   readonly SOCK_DGRAM: number;
   readonly SOCK_SEQPACKET: number;
@@ -149,6 +151,9 @@ export interface NativeAddon extends PtraceAddon {
    */
   accept4(fd: number): number;
 
+  /** The CPU time (ns) host process `pid` has used, from its process CPU clock. */
+  cpuClockNs(pid: number): bigint;
+
   /** memfd_create(name, MFD_CLOEXEC): an anonymous memory file (for shared tmpfs mappings). */
   memfdCreate(name: string): number;
 
@@ -234,6 +239,34 @@ export interface NativeAddon extends PtraceAddon {
   /** prctl(2); missing arguments are 0. Returns the call's non-negative result. */
   prctl(option: number, arg2?: bigint | number, arg3?: bigint | number, arg4?: bigint | number, arg5?: bigint | number): number;
 
+  // ---- Starting a process confined in every thread (native/src/launch.cc).
+
+  /**
+   * Forks a single-threaded helper in the caller's mount namespace that waits for one byte on
+   * `sock` (its end of a connected socket; the caller closes its copy), then bind-mounts `root`
+   * on `staging` (read-only if asked), pivot_roots there and detaches the old root — which moves
+   * the root and cwd of every thread whose root or cwd was the old root — and answers 8 bytes:
+   * the failed step (0: none; 1 bind, 2 remount read-only, 3 chdir, 4 pivot_root, 5 detach the
+   * old root, 6 chdir to /) and its errno, as two native-endian int32s. EOF instead of the byte
+   * makes it exit 1 without doing anything. Returns its pid.
+   */
+  forkPivotHelper(sock: number, root: HostPath, staging: HostPath, readOnly: boolean): number;
+  /** execve(2): returns only by throwing. */
+  execve(path: HostPath, argv: readonly string[], envp: readonly string[]): never;
+  /** waitpid(pid, 0), blocking: `code` if it exited, `signal` if it was killed. */
+  waitpid(pid: number): { code: number | null; signal: number | null };
+
+  // ---- Seccomp (native/src/seccomp.cc); programs come from platform's seccomp/ builder.
+
+  /** seccomp(SECCOMP_SET_MODE_FILTER, flags, program); returns the call's result. */
+  seccompSetFilter(program: Uint8Array, flags: number): number;
+  /**
+   * For tests: forks a child that sets no_new_privs, installs `program` with `flags` and makes
+   * `calls` in turn; a call that kills the child leaves `results` short and `signal` set.
+   * `installErrno` is 0 when the filter went in. String arguments are passed as pointers.
+   */
+  seccompProbe(program: Uint8Array, flags: number, calls: readonly SeccompProbeCall[]): SeccompProbeResult;
+
   readonly FdWatcher: FdWatcherConstructor;
 
   // ---- TUN/TAP and packet I/O (native/src/tun.cc), for the netstack's TAP link.
@@ -261,6 +294,21 @@ export interface NativeAddon extends PtraceAddon {
   tunGetFlags(fd: number): number;
   /** TUNSETOFFLOAD: TUN_F_* offloads this descriptor's reader accepts (IFF_VNET_HDR devices). */
   tunSetOffload(fd: number, flags: number): void;
+}
+
+/** One system call for `seccompProbe`. */
+export interface SeccompProbeCall {
+  readonly nr: number;
+  readonly args?: readonly (number | bigint | string)[];
+  /** How to enter the kernel: the x86-64 `syscall` (default), with the x32 bit, or `int 0x80`. */
+  readonly abi?: "x86_64" | "x32" | "i386";
+}
+
+export interface SeccompProbeResult {
+  readonly installErrno: number | null;
+  readonly results: readonly { readonly ret: number; readonly errno: number }[];
+  readonly code: number | null;
+  readonly signal: number | null;
 }
 
 /**

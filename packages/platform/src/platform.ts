@@ -40,6 +40,18 @@ export type AppEvent =
   | { readonly kind: "exited"; readonly status: number }
   | { readonly kind: "killed"; readonly signo: number };
 
+/** CPU time and page faults of one application thread, as the host accounted them (ns). */
+export interface CpuUsage {
+  readonly user: bigint;
+  readonly system: bigint;
+  /** Time on a CPU in ns at full resolution (user and system are in 10 ms ticks). */
+  readonly runtime: bigint;
+  readonly minorFaults: bigint;
+  readonly majorFaults: bigint;
+}
+
+export const NO_USAGE: CpuUsage = Object.freeze({ user: 0n, system: 0n, runtime: 0n, minorFaults: 0n, majorFaults: 0n });
+
 /** One application thread's host execution state. */
 export interface Context {
   /**
@@ -60,6 +72,8 @@ export interface Context {
   switchToApp(): Promise<AppEvent>;
   /** Makes a running context stop with an `interrupt` event (a stopped one gets it next switch). */
   interrupt(): void;
+  /** The thread's CPU time so far (NO_USAGE once it is gone). */
+  cpuUsage(): CpuUsage;
   /** Ends the host thread. Idempotent. */
   release(): void;
 }

@@ -11,6 +11,7 @@ export { ManualClock, realtimeClock, type Clock, type Timespec } from "./kernel/
 export * from "./vfs/constants.js";
 export type { VfsContext } from "./vfs/context.js";
 export { Dentry } from "./vfs/dentry.js";
+export { DentryCache, DEFAULT_MAX_CACHED_DENTRIES } from "./vfs/dentry-cache.js";
 export { DeviceRegistry, type CharDevice } from "./vfs/device.js";
 export { DEFAULT_NOFILE_LIMIT, FdTable, NR_OPEN, type FdEntry } from "./vfs/fd-table.js";
 export { FileDescription, MAX_OFFSET, SETTABLE_STATUS_FLAGS, parseDirents64, type Dirent, type FileDescriptionImpl } from "./vfs/file-description.js";

@@ -162,6 +162,9 @@ export const AUDIT_ARCH_XTENSA = 94; // (EM_XTENSA)
 export const AUDIT_ARCH_LOONGARCH32 = 0x40000102; // (EM_LOONGARCH|__AUDIT_ARCH_LE)
 export const AUDIT_ARCH_LOONGARCH64 = 0xc0000102; // (EM_LOONGARCH|__AUDIT_ARCH_64BIT|__AUDIT_ARCH_LE)
 
+// ---- The x32 ABI's system call number bit (seccomp filters reject it) (asm/unistd.h)
+export const __X32_SYSCALL_BIT = 0x40000000;
+
 // ---- Classic BPF instruction fields (linux/bpf_common.h, linux/filter.h)
 export const BPF_LD = 0x00;
 export const BPF_LDX = 0x01;

@@ -8,14 +8,17 @@
  * report → **stopped**, or → **dead** (exited/killed; final). Preconditions: every method runs
  * on the tracer thread (Node's main thread); `switchToApp` only when stopped.
  */
+import { readFileSync } from "node:fs";
 import { native } from "../native.js";
-import type { AppEvent, Context, SyscallArgs } from "../platform.js";
+import { type AppEvent, type Context, type CpuUsage, NO_USAGE, type SyscallArgs } from "../platform.js";
 import type { PtraceAddressSpace } from "./address-space.js";
 import { REG } from "./regs.js";
 import type { Tracer } from "./tracer.js";
 
 const C = native.ptraceConstants;
 const INTERRUPT: AppEvent = Object.freeze({ kind: "interrupt" });
+/** Nanoseconds per clock tick of /proc's times (USER_HZ is 100 on x86-64). */
+const TICK_NS = 10_000_000n;
 
 export type ContextState = "stopped" | "running" | "dead";
 
@@ -114,6 +117,27 @@ export class PtraceContext implements Context {
 
   interrupt(): void {
     if (this.state !== "dead") native.ptraceInterrupt(this.tid);
+  }
+
+  /**
+   * From the host's /proc/<tid>/stat (utime and stime in clock ticks, minflt, majflt) and the
+   * process CPU clock (runtime in ns): a context is a host process of its own, so these are
+   * exactly its thread's.
+   */
+  cpuUsage(): CpuUsage {
+    if (this.state === "dead") return NO_USAGE;
+    let stat: string;
+    let runtime: bigint;
+    try {
+      stat = readFileSync(`/proc/${this.tid}/stat`, "latin1");
+      runtime = native.cpuClockNs(this.tid);
+    } catch {
+      return NO_USAGE;
+    }
+    // Fields after the ")" that ends the command name: state is field 3.
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const field = (n: number) => BigInt(f[n - 3] ?? "0");
+    return { user: field(14) * TICK_NS, system: field(15) * TICK_NS, runtime, minorFaults: field(10), majorFaults: field(12) };
   }
 
   release(): void {

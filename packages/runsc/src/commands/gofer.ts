@@ -1,4 +1,5 @@
-import { ConfinementError, serveGofer } from "@runsc-ts/gofer";
+import { Option } from "commander";
+import { ConfinementError, parsePivotHelper, serveGofer } from "@runsc-ts/gofer";
 import { defineCommand } from "../command.js";
 import { CliError } from "../errors.js";
 import type { Fd } from "../flags.js";
@@ -15,6 +16,8 @@ export interface GoferArgs {
   readonly readOnly: boolean;
   /** Developer flag: serve without confinement (tests as non-root). Never for real sandboxes. */
   readonly unconfined: boolean;
+  /** Internal (confinement stage 2, set by the gofer itself when it re-execs): "PID:FD". */
+  readonly pivotHelper: { readonly pid: number; readonly fd: number } | undefined;
 }
 
 export const gofer = defineCommand<GoferArgs>({
@@ -26,19 +29,28 @@ export const gofer = defineCommand<GoferArgs>({
       .requiredOption("--root <dir>", "the mount's root directory on the host")
       .addOption(fdOption("--io-fd <fd>", "FD connected to the sandbox (taken over)").makeOptionMandatory())
       .option("--ro", "serve the mount read-only")
-      .option("--unconfined", "development only: serve without a mount namespace, root change or dropped capabilities");
+      .option("--unconfined", "development only: serve without a mount namespace, root change or dropped capabilities")
+      .addOption(new Option("--pivot-helper <pid:fd>", "internal: the second confinement stage (the gofer re-execs itself with it)").hideHelp());
   },
   parse: (input) => ({
     root: absolute(input.option("root", isString)),
     ioFd: input.option("ioFd", isFd),
     readOnly: input.flag("ro"),
     unconfined: input.flag("unconfined"),
+    pivotHelper: pivotHelperOf(input.optionalOption("pivotHelper", isString)),
   }),
   // Confines itself (refusing to serve if it cannot, unless --unconfined), then serves
   // gofer.capnp on --io-fd until the sandbox closes the connection.
   async run(ctx, args) {
     try {
-      await serveGofer({ root: args.root, ioFd: args.ioFd, readOnly: args.readOnly, log: ctx.log, unconfined: args.unconfined });
+      await serveGofer({
+        root: args.root,
+        ioFd: args.ioFd,
+        readOnly: args.readOnly,
+        log: ctx.log,
+        unconfined: args.unconfined,
+        ...(args.pivotHelper === undefined ? { reexec: reexecSelf() } : { pivotHelper: args.pivotHelper }),
+      });
     } catch (e) {
       if (e instanceof ConfinementError) {
         throw new CliError(`gofer: ${e.message}; run as root, or pass --unconfined (development only)`);
@@ -47,3 +59,21 @@ export const gofer = defineCommand<GoferArgs>({
     }
   },
 });
+
+function pivotHelperOf(value: string | undefined): GoferArgs["pivotHelper"] {
+  if (value === undefined) return undefined;
+  const h = parsePivotHelper(value);
+  if (h === undefined) throw new CliError(`gofer: --pivot-helper must be PID:FD, got ${JSON.stringify(value)}`);
+  return h;
+}
+
+/** This very command line again, for confinement stage 2 (see packages/gofer/src/confine.ts). */
+function reexecSelf(): { execPath: string; argv: (pivotHelper: string) => string[]; env: string[] } {
+  const script = process.argv[1];
+  if (script === undefined) throw new CliError("gofer: cannot find its own script to re-exec");
+  return {
+    execPath: process.execPath,
+    argv: (h) => [process.execPath, ...process.execArgv, script, ...process.argv.slice(2), "--pivot-helper", h],
+    env: Object.entries(process.env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`])),
+  };
+}

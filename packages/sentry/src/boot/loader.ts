@@ -321,6 +321,25 @@ function procKernelOf(k: Kernel): ProcKernel {
     exe: () => t.mm.executable,
     vmSize: () => t.mm.mappings().reduce((n, v) => n + Number(v.end - v.start), 0),
     creds: () => t.creds,
+    state: () => (t.tg.zombie ? "Z (zombie)" : t.tg.stopped ? "T (stopped)" : t.sleeping ? "S (sleeping)" : "R (running)"),
+    threads: () => t.tg.tasks.size,
+    cpuTicks: () => {
+      const tick = (ns: bigint) => Number(ns / 10_000_000n);
+      const self = t.tg.usage();
+      const kids = t.tg.childrenUsage;
+      return { utime: tick(self.user), stime: tick(self.system), cutime: tick(kids.user), cstime: tick(kids.system) };
+    },
+    tids: () => [...t.tg.tasks].map((x) => x.tid).sort((a, b) => a - b),
+    signals: () => {
+      let ignored = 0n;
+      let caught = 0n;
+      for (let sig = 1; sig <= 64; sig++) {
+        const h = t.tg.handlers.get(sig).handler;
+        if (h === 1n) ignored |= 1n << BigInt(sig - 1);
+        else if (h !== 0n) caught |= 1n << BigInt(sig - 1);
+      }
+      return { pending: t.pending.set, shared: t.tg.pending.set, blocked: t.signalMask, ignored, caught };
+    },
     fdTable: () => t.fdTable,
     root: () => t.fs.root,
     cwd: () => t.fs.cwd,

@@ -12,7 +12,9 @@ import {
   PROT_WRITE,
   SIGSEGV,
   SYS_brk,
+  SYS_chdir,
   SYS_close,
+  SYS_mkdir,
   SYS_exit_group,
   SYS_getpid,
   SYS_getppid,
@@ -47,6 +49,26 @@ describe("the kernel runs a program's syscalls", () => {
     expect(shellExitCode(await task.tg.waitExit())).toBe(3);
     expect(await readOut()).toBe("hello, sandbox\n");
     expect(kernel.tasks.size).toBe(0);
+  });
+
+  it("pins the root and cwd dentries while the process lives; chdir moves the pin; exit drops both", async () => {
+    // (Assertions inside the program would be the program's failure, not the test's: record.)
+    const seen: unknown[] = [];
+    const { kernel, task } = await boot(async (cpu) => {
+      const path = await put(cpu, new TextEncoder().encode("/sub\0"));
+      seen.push(await cpu.syscall(SYS_mkdir, path, 0o755), await cpu.syscall(SYS_chdir, path));
+      seen.push(task.fs.cwd.dentry.name, task.fs.cwd.dentry.refCount, task.fs.root.dentry.refCount);
+      await cpu.syscall(SYS_exit_group, 0);
+    });
+    const root = task.fs.root.dentry;
+    expect(root.refCount).toBe(3); // the mount, the task's root, its cwd
+    const run = kernel.run(task);
+    await task.tg.waitExit();
+    await run;
+    // After chdir: the cwd's pin moved to /sub; the root keeps the mount's and the task root's.
+    expect(seen).toEqual([0n, 0n, "sub", 1, 2]);
+    expect(root.children.get("sub")?.refCount).toBe(0);
+    expect(root.refCount).toBe(1); // the mount's, only
   });
 
   it("reports ids: pid = tid of the first task, no parent", async () => {

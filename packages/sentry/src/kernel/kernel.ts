@@ -5,7 +5,7 @@
  * with another thread. Each task is an async run loop (task-run.ts); a blocking syscall is an
  * awaited wait, so tasks interleave only at awaits.
  */
-import { CLD_DUMPED, CLD_EXITED, CLD_KILLED, SIGKILL } from "@runsc-ts/abi";
+import { CLD_DUMPED, CLD_EXITED, CLD_KILLED, SIGKILL, SI_USER } from "@runsc-ts/abi";
 import type { Platform } from "@runsc-ts/platform";
 import type { Logger } from "pino";
 import { HostFilesystem } from "../fsimpl/host/hostfs.js";
@@ -15,18 +15,20 @@ import { Mount } from "../vfs/mount.js";
 import { MemoryManager } from "../mm/memory-manager.js";
 import { FutexManager } from "./futex.js";
 import { SyscallArgs } from "../syscalls/args.js";
-import { formatCall } from "../syscalls/strace.js";
+import { FORMAT_BEFORE, formatArgs, formatCall } from "../syscalls/strace.js";
 import type { SyscallTable, SyscallValue } from "../syscalls/table.js";
 import type { FdTable } from "../vfs/fd-table.js";
 import type { VirtualFilesystem } from "../vfs/vfs.js";
 import type { Credentials } from "./auth/credentials.js";
 import { type Clock, realtimeClock } from "./time.js";
 import { Limits } from "./limits.js";
-import { type FsContext, Task } from "./task.js";
+import { type FsContext, FsState, Task } from "./task.js";
 import { runTask } from "./task-run.js";
 import { Sessions } from "./sessions.js";
-import { ThreadGroup, exitedStatus, signaledStatus } from "./thread-group.js";
-import { notifyParentOfExit } from "./task-signals.js";
+import { UnixNamespace } from "../socket/unix.js";
+import { ThreadGroup, addUsage, exitedStatus, signaledStatus } from "./thread-group.js";
+import { notifyParentOfExit, sendSignal } from "./task-signals.js";
+import { killInfo } from "./signals.js";
 import { UtsNamespace } from "./uts.js";
 
 export interface KernelOptions {
@@ -81,6 +83,8 @@ export class Kernel {
   readonly tasks = new Map<number, Task>();
   readonly threadGroups = new Map<number, ThreadGroup>();
   readonly sessions = new Sessions();
+  /** AF_UNIX names: the abstract namespace and bound socket files. */
+  readonly unix = new UnixNamespace();
   private nextTid = 1;
   /** A handler threw: the sandbox is failing loudly. */
   bug: SentryBug | undefined;
@@ -97,12 +101,16 @@ export class Kernel {
     this.totalMemory = opts.totalMemory ?? 2 ** 31;
   }
 
-  /** A new process with one task and an empty address space (the loader fills it). */
+  /**
+   * A new process with one task and an empty address space (the loader fills it). Its root and
+   * working directory each take a dentry reference (FsState).
+   */
   newProcess(opts: NewProcessOptions): Task {
     const { addressSpace, context } = this.platform.newAddressSpace();
+    const fs = new FsState(opts.fs.root, opts.fs.cwd, opts.fs.umask);
     const tid = this.allocTid();
     const tg = new ThreadGroup(tid, opts.parent, { ...(opts.limits === undefined ? {} : { limits: opts.limits }), startTime: this.now() });
-    const t = new Task(this, tid, tg, context, new MemoryManager(addressSpace), opts.fdTable, opts.fs, opts.creds, opts.name);
+    const t = new Task(this, tid, tg, context, new MemoryManager(addressSpace), opts.fdTable, fs, opts.creds, opts.name);
     this.addTask(t);
     this.sessions.join(tg);
     return t;
@@ -140,21 +148,22 @@ export class Kernel {
     const entry = this.syscalls.lookup(nr);
     const args = new SyscallArgs(raw);
     if (entry.handler === undefined) return this.traced(t, entry.name, args, entry.errno);
+    const shown = this.strace && FORMAT_BEFORE.has(entry.name) ? formatArgs(entry.name, args, 0, t.mm) : undefined;
     let r: SyscallValue | Promise<SyscallValue>;
     try {
       r = entry.handler(t, args);
     } catch (e) {
       return this.handlerThrew(t, entry.name, e);
     }
-    if (!(r instanceof Promise)) return this.traced(t, entry.name, args, r);
+    if (!(r instanceof Promise)) return this.traced(t, entry.name, args, r, shown);
     return r.then(
-      (v) => this.traced(t, entry.name, args, v),
+      (v) => this.traced(t, entry.name, args, v, shown),
       (e: unknown) => this.handlerThrew(t, entry.name, e),
     );
   }
 
-  private traced(t: Task, name: string, args: SyscallArgs, result: SyscallValue): SyscallValue {
-    if (this.strace) this.log?.info({ tid: t.tid }, formatCall(name, args, result, t.mm));
+  private traced(t: Task, name: string, args: SyscallArgs, result: SyscallValue, shown?: readonly string[]): SyscallValue {
+    if (this.strace) this.log?.info({ tid: t.tid }, formatCall(name, args, result, t.mm, shown));
     return result;
   }
 
@@ -200,8 +209,10 @@ export class Kernel {
     }
     t.vforkDone?.();
     t.vforkDone = undefined;
+    tg.deadUsage = addUsage(tg.deadUsage, t.context.cpuUsage());
     t.context.release();
     t.mm.release();
+    t.fs.release();
     if (tg.tasks.size > 0) return;
     t.fdTable.decRef();
     tg.timers.cancelAll();
@@ -217,20 +228,31 @@ export class Kernel {
     if (tg.tgid === 1) this.killAll();
   }
 
-  /** Collects a zombie: its pid, process group and session membership go away. */
-  reap(tg: ThreadGroup): void {
+  /**
+   * Collects a zombie: its pid, process group and session membership go away. `waited`: its
+   * parent collected it with wait, so its CPU time counts among the parent's children's.
+   */
+  reap(tg: ThreadGroup, waited = false): void {
     if (tg.reaped) return;
     tg.reaped = true;
+    if (waited && tg.parent !== undefined) tg.parent.childrenUsage = addUsage(tg.parent.childrenUsage, addUsage(tg.deadUsage, tg.childrenUsage));
     tg.parent?.children.delete(tg);
     this.threadGroups.delete(tg.tgid);
     this.sessions.leave(tg);
   }
 
-  /** An exiting process's children go to the sandbox's init (or are reaped when there is none). */
+  /**
+   * An exiting process's children go to its nearest living child-subreaper ancestor, else to the
+   * sandbox's init (or are reaped when there is none). Children that asked for a parent-death
+   * signal get it.
+   */
   private reparentChildren(tg: ThreadGroup): void {
+    let heir: ThreadGroup | undefined;
+    for (let a = tg.parent; a !== undefined && heir === undefined; a = a.parent) if (a.childSubreaper && !a.exiting) heir = a;
     const init = this.threadGroups.get(1);
-    const heir = init !== undefined && init !== tg && !init.exiting ? init : undefined;
+    heir ??= init !== undefined && init !== tg && !init.exiting ? init : undefined;
     for (const child of tg.children) {
+      for (const t of child.tasks) if (t.pdeathSignal !== 0) sendSignal(t, killInfo(t.pdeathSignal, tg.tgid, tg.lastCreds?.uid ?? 0, SI_USER));
       child.parent = heir;
       if (heir !== undefined) {
         heir.children.add(child);

@@ -47,7 +47,7 @@ import { MemoryManager } from "../mm/memory-manager.js";
 import { Limits } from "./limits.js";
 import { NSIG } from "./signals.js";
 import { NO_ALT_STACK } from "./signal-frame.js";
-import { Task, copyFsContext } from "./task.js";
+import { Task } from "./task.js";
 import { ThreadGroup } from "./thread-group.js";
 
 export interface CloneRequest {
@@ -127,9 +127,16 @@ export async function cloneTask(t: Task, req: CloneRequest): Promise<number | Li
   }
   const fdTable = has(flags, CLONE_FILES) ? t.fdTable : t.fdTable.fork(() => tg.limits.cur(RLIMIT_NOFILE));
   if (has(flags, CLONE_FILES)) fdTable.incRef();
-  const fs = has(flags, CLONE_FS) ? t.fs : copyFsContext(t.fs);
+  const fs = has(flags, CLONE_FS) ? t.fs.share() : t.fs.copy();
   const child = new Task(kernel, tid, tg, context, mm, fdTable, fs, t.creds, t.name);
   child.signalMask = t.signalMask;
+  if (t.schedResetOnFork) {
+    child.nice = Math.max(t.nice, 0);
+  } else {
+    child.nice = t.nice;
+    child.schedPolicy = t.schedPolicy;
+    child.schedPriority = t.schedPriority;
+  }
   // A new thread starts without an alternate stack; a forked process keeps its copy of it.
   child.altStack = has(flags, CLONE_VM) && !has(flags, CLONE_VFORK) ? NO_ALT_STACK : t.altStack;
   if (has(flags, CLONE_CHILD_CLEARTID)) child.clearChildTid = req.childTid;

@@ -7,6 +7,7 @@
 import { type LinuxError, isLinuxError } from "@runsc-ts/abi";
 import { MemoryManager } from "../mm/memory-manager.js";
 import { type ExecRequest, loadExecutable } from "../loader/load.js";
+import { capabilitiesAfterExec } from "./auth/setid.js";
 import { NO_ALT_STACK } from "./signal-frame.js";
 import { wakeForSignal } from "./task-signals.js";
 import type { Task } from "./task.js";
@@ -58,7 +59,10 @@ export async function execTask(t: Task, req: ExecRequest): Promise<0 | LinuxErro
   t.clearChildTid = 0n;
   t.robustList = 0n;
   t.name = (req.path.split("/").pop() ?? "").slice(0, 15);
+  t.creds = capabilitiesAfterExec(t.creds);
+  t.keepCaps = false;
   t.tg.execed = true;
+  t.tg.dumpable = true;
   t.vforkDone?.();
   t.vforkDone = undefined;
   return 0;

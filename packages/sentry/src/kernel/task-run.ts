@@ -55,7 +55,12 @@ function nextAfter(ev: AppEvent): Next {
 function runSyscall(ev: Extract<AppEvent, { kind: "syscall" }>): RunState {
   return (t) => {
     const r = t.kernel.syscall(t, ev.nr, ev.args);
-    return r instanceof Promise ? r.then((v) => afterSyscall(t, ev.nr, v)) : afterSyscall(t, ev.nr, r);
+    if (!(r instanceof Promise)) return afterSyscall(t, ev.nr, r);
+    t.sleeping = true;
+    return r.then((v) => {
+      t.sleeping = false;
+      return afterSyscall(t, ev.nr, v);
+    });
   };
 }
 

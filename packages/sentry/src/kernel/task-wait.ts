@@ -24,7 +24,8 @@ import {
   __WCLONE,
 } from "@runsc-ts/abi";
 import type { Task } from "./task.js";
-import type { ThreadGroup } from "./thread-group.js";
+import type { CpuUsage } from "@runsc-ts/platform";
+import { type ThreadGroup, addUsage } from "./thread-group.js";
 import { waitForEvent } from "./waiter.js";
 
 /** Which children a wait is for. */
@@ -48,6 +49,8 @@ export interface WaitResult {
   /** waitid's si_code (CLD_*) and si_status. */
   readonly code: number;
   readonly siStatus: number;
+  /** The child's CPU time (with its own waited-for children's, for an exit), for wait4's rusage. */
+  readonly usage: CpuUsage;
 }
 
 /** Finds (and, without WNOWAIT, consumes) a state change; undefined for WNOHANG with none ready. */
@@ -84,17 +87,18 @@ function collect(t: Task, child: ThreadGroup, options: number): WaitResult | und
     const status = child.exitStatus ?? 0;
     const sig = status & 0x7f;
     const code = sig === 0 ? CLD_EXITED : (status & 0x80) !== 0 ? CLD_DUMPED : CLD_KILLED;
-    if (!noWait) t.kernel.reap(child);
-    return { pid: child.tgid, uid, status, code, siStatus: sig === 0 ? (status >> 8) & 0xff : sig };
+    const usage = addUsage(child.deadUsage, child.childrenUsage);
+    if (!noWait) t.kernel.reap(child, true);
+    return { pid: child.tgid, uid, status, code, siStatus: sig === 0 ? (status >> 8) & 0xff : sig, usage };
   }
   if ((options & WSTOPPED) !== 0 && child.stopToReport !== undefined && child.stopped) {
     const sig = child.stopToReport;
     if (!noWait) child.stopToReport = undefined;
-    return { pid: child.tgid, uid, status: 0x7f | (sig << 8), code: CLD_STOPPED, siStatus: sig };
+    return { pid: child.tgid, uid, status: 0x7f | (sig << 8), code: CLD_STOPPED, siStatus: sig, usage: child.usage() };
   }
   if ((options & WCONTINUED) !== 0 && child.continueToReport) {
     if (!noWait) child.continueToReport = false;
-    return { pid: child.tgid, uid, status: 0xffff, code: CLD_CONTINUED, siStatus: SIGCONT };
+    return { pid: child.tgid, uid, status: 0xffff, code: CLD_CONTINUED, siStatus: SIGCONT, usage: child.usage() };
   }
   return undefined;
 }

@@ -21,14 +21,65 @@ import { Interrupter } from "./waiter.js";
 
 /** Where a task's paths start: its root (chroot) and working directory, and its umask. */
 export interface FsContext {
-  root: VirtualDentry;
-  cwd: VirtualDentry;
+  readonly root: VirtualDentry;
+  readonly cwd: VirtualDentry;
   umask: number;
 }
 
-/** A copy of `fs` (clone without CLONE_FS, or execve unsharing it). */
-export function copyFsContext(fs: FsContext): FsContext {
-  return { root: fs.root, cwd: fs.cwd, umask: fs.umask };
+/**
+ * A task's FsContext, shared by the tasks cloned with CLONE_FS. It holds one dentry reference on
+ * each of `root` and `cwd` (vfs/dentry.ts: they are never evicted while held): chdir and chroot
+ * move them, and the last task using the context drops them (Kernel.taskExited).
+ */
+export class FsState implements FsContext {
+  private users = 1;
+  #root: VirtualDentry;
+  #cwd: VirtualDentry;
+
+  constructor(root: VirtualDentry, cwd: VirtualDentry, public umask: number) {
+    root.dentry.incRef();
+    cwd.dentry.incRef();
+    this.#root = root;
+    this.#cwd = cwd;
+  }
+
+  get root(): VirtualDentry {
+    return this.#root;
+  }
+
+  get cwd(): VirtualDentry {
+    return this.#cwd;
+  }
+
+  setRoot(vd: VirtualDentry): void {
+    vd.dentry.incRef();
+    this.#root.dentry.decRef();
+    this.#root = vd;
+  }
+
+  setCwd(vd: VirtualDentry): void {
+    vd.dentry.incRef();
+    this.#cwd.dentry.decRef();
+    this.#cwd = vd;
+  }
+
+  /** clone(CLONE_FS): one more task shares this context. */
+  share(): FsState {
+    this.users++;
+    return this;
+  }
+
+  /** clone without CLONE_FS: a copy with references of its own. */
+  copy(): FsState {
+    return new FsState(this.#root, this.#cwd, this.umask);
+  }
+
+  /** A task stopped using the context; the last one drops the references. */
+  release(): void {
+    if (--this.users > 0) return;
+    this.#root.dentry.decRef();
+    this.#cwd.dentry.decRef();
+  }
 }
 
 /** A syscall that returned a restart code, waiting for signal delivery to decide its fate. */
@@ -62,10 +113,22 @@ export class Task implements VfsContext {
   restart: PendingRestart | undefined;
   /** What restart_syscall(2) continues (nanosleep's remaining time). */
   restartBlock: (() => SyscallValue | Promise<SyscallValue>) | undefined;
+  /** The nice value (-20..19; setpriority). */
+  nice = 0;
+  /** sched_setscheduler's policy, priority and SCHED_RESET_ON_FORK (recorded; the host schedules). */
+  schedPolicy = 0;
+  schedPriority = 0;
+  schedResetOnFork = false;
+  /** prctl(PR_SET_KEEPCAPS): leaving uid 0 keeps the permitted capabilities. Cleared by execve. */
+  keepCaps = false;
+  /** prctl(PR_SET_PDEATHSIG): the signal this task gets when its parent process exits (0: none). */
+  pdeathSignal = 0;
   /** vfork(2): releases the parent once this child has exec'd or exited. */
   vforkDone: (() => void) | undefined;
   /** Set when the task must leave its run loop (exit, exit_group, fatal signal). */
   exiting = false;
+  /** Waiting in a blocking syscall (/proc's "S" state; "R" otherwise). */
+  sleeping = false;
   /** Settles when the run loop has ended (Kernel.start). */
   done: Promise<void> = Promise.resolve();
 
@@ -77,7 +140,7 @@ export class Task implements VfsContext {
     public context: Context,
     public mm: MemoryManager,
     public fdTable: FdTable,
-    public fs: FsContext,
+    public fs: FsState,
     public creds: Credentials,
     name: string,
   ) {

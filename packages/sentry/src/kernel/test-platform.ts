@@ -4,7 +4,7 @@
  * logic is tested deterministically; the real platform is tested in packages/platform and e2e.
  */
 import { EINVAL, ENODEV, ENOMEM, type LinuxError, MADV_DONTNEED, MAP_FIXED, PROT_READ, PROT_WRITE, SIGSEGV } from "@runsc-ts/abi";
-import type { AddressSpace, AppEvent, Context, Platform } from "@runsc-ts/platform";
+import { type AddressSpace, type AppEvent, type Context, type CpuUsage, NO_USAGE, type Platform } from "@runsc-ts/platform";
 
 const PAGE = 4096n;
 
@@ -179,6 +179,10 @@ export class FakeContext implements Context {
       r?.(this.rax);
     }
     return p;
+  }
+
+  cpuUsage(): CpuUsage {
+    return NO_USAGE;
   }
 
   interrupt(): void {

@@ -9,6 +9,7 @@
  * Field ownership: everything here belongs to the kernel thread; task run loops change it only
  * between awaits (no read-modify-write spans an await).
  */
+import { type CpuUsage, NO_USAGE } from "@runsc-ts/platform";
 import type { Credentials } from "./auth/credentials.js";
 import type { Task } from "./task.js";
 import { Limits } from "./limits.js";
@@ -43,8 +44,16 @@ export class ThreadGroup {
   stopToReport: number | undefined;
   /** A continue waits to be reported to wait(WCONTINUED). */
   continueToReport = false;
+  /** CPU time of the threads that have exited (getrusage(RUSAGE_SELF) adds the live ones). */
+  deadUsage: CpuUsage = NO_USAGE;
+  /** CPU time of the children (and their descendants) this process has waited for (RUSAGE_CHILDREN). */
+  childrenUsage: CpuUsage = NO_USAGE;
   /** alarm/setitimer and timer_create timers. */
   readonly timers = new ProcessTimers();
+  /** prctl(PR_SET_CHILD_SUBREAPER): orphaned descendants are reparented here, not to init. */
+  childSubreaper = false;
+  /** prctl(PR_SET_DUMPABLE). */
+  dumpable = true;
   /** Whether the process has called execve (setpgid on it is then EACCES). */
   execed = false;
   /** The credentials of its last task, for kill(2)'s permission check once it is a zombie. */
@@ -64,6 +73,13 @@ export class ThreadGroup {
     this.exitSignal = opts.exitSignal ?? 17; // SIGCHLD
     this.startTime = opts.startTime ?? 0n;
     parent?.children.add(this);
+  }
+
+  /** The process's own CPU time: its exited threads' and its live threads' (RUSAGE_SELF). */
+  usage(): CpuUsage {
+    let u = this.deadUsage;
+    for (const t of this.tasks) u = addUsage(u, t.context.cpuUsage());
+    return u;
   }
 
   /** A zombie: every task has gone, and the exit status waits for the parent. */
@@ -126,4 +142,15 @@ export function signaledStatus(signo: number): number {
 export function shellExitCode(status: number): number {
   const sig = status & 0x7f;
   return sig === 0 ? (status >> 8) & 0xff : 128 + sig;
+}
+
+/** The sum of two usages. */
+export function addUsage(a: CpuUsage, b: CpuUsage): CpuUsage {
+  return {
+    user: a.user + b.user,
+    system: a.system + b.system,
+    runtime: a.runtime + b.runtime,
+    minorFaults: a.minorFaults + b.minorFaults,
+    majorFaults: a.majorFaults + b.majorFaults,
+  };
 }

@@ -129,13 +129,24 @@ function showArg(kind: ArgKind, a: SyscallArgs, i: number, mem: TraceMemory, cou
 }
 
 /** The line strace would print for this call and result. */
-export function formatCall(name: string, a: SyscallArgs, result: number | bigint | LinuxError, mem: TraceMemory): string {
+export function formatCall(name: string, a: SyscallArgs, result: number | bigint | LinuxError, mem: TraceMemory, shownArgs?: readonly string[]): string {
+  const ok = typeof result === "number" || typeof result === "bigint";
+  const args = shownArgs ?? formatArgs(name, a, result, mem);
+  const res = ok ? String(result) : `-1 ${result.name} (${result.message})`;
+  return `${name}(${args.join(", ")}) = ${res}`;
+}
+
+/**
+ * The arguments as strace shows them. Usually formatted after the call (a read's buffer shows
+ * what was read); for calls that replace the caller's memory (execve), before it.
+ */
+export function formatArgs(name: string, a: SyscallArgs, result: number | bigint | LinuxError, mem: TraceMemory): string[] {
   const kinds = KINDS[name];
   const ok = typeof result === "number" || typeof result === "bigint";
   // For read-like calls the buffer shows what was read; for write-like, what was asked.
   const count = (kind: ArgKind, i: number) => (kind === "ubuf" ? (ok ? Number(result) : 0) : kind === "buf" ? Number(a.raw[i + 1] ?? 0n) : undefined);
-  const args =
-    kinds === undefined ? a.raw.map(hex) : kinds.map((k, i) => showArg(k, a, i, mem, count(k, i)));
-  const res = ok ? String(result) : `-1 ${result.name} (${result.message})`;
-  return `${name}(${args.join(", ")}) = ${res}`;
+  return kinds === undefined ? a.raw.map(hex) : kinds.map((k, i) => showArg(k, a, i, mem, count(k, i)));
 }
+
+/** Calls whose arguments must be formatted before they run: they replace the caller's memory. */
+export const FORMAT_BEFORE = new Set(["execve", "execveat"]);

@@ -12,6 +12,7 @@
 import { EBADF, EINVAL, EMFILE, FD_CLOEXEC, O_CLOEXEC, type LinuxError } from "@runsc-ts/abi";
 import { CLOSE_RANGE_CLOEXEC, CLOSE_RANGE_UNSHARE } from "./constants.js";
 import type { FileDescription } from "./file-description.js";
+import { releaseLocks } from "./locks.js";
 
 /** Linux's default RLIMIT_NOFILE soft limit. */
 export const DEFAULT_NOFILE_LIMIT = 1024;
@@ -120,6 +121,7 @@ export class FdTable {
     file.incRef();
     const old = this.slots[newFd];
     this.put(newFd, { file, cloexec });
+    if (old !== undefined) releaseLocks(old.file.inode, this);
     old?.file.decRef();
     return newFd;
   }
@@ -130,6 +132,7 @@ export class FdTable {
     file.incRef();
     const old = this.slots[fd];
     this.put(fd, { file, cloexec });
+    if (old !== undefined) releaseLocks(old.file.inode, this);
     old?.file.decRef();
   }
 
@@ -140,12 +143,16 @@ export class FdTable {
     e.file.decRef();
   }
 
-  /** Removes `fd` and returns its entry without dropping the reference (the caller owns it). */
+  /**
+   * Removes `fd` and returns its entry without dropping the reference (the caller owns it). As
+   * any close does, it drops this table's POSIX record locks on the file.
+   */
   take(fd: number): FdEntry | undefined {
     const e = this.entry(fd);
     if (e === undefined) return undefined;
     this.slots[fd] = undefined;
     this.used--;
+    releaseLocks(e.file.inode, this);
     return e;
   }
 

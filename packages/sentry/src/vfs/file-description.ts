@@ -162,6 +162,7 @@ export class FileDescription {
     const path = (flags & O_PATH) !== 0;
     this.readable = !path && (acc === O_RDONLY || acc === O_RDWR);
     this.writable = !path && (acc === O_WRONLY || acc === O_RDWR);
+    vd.dentry.incRef(); // an open file pins its dentry (and so its ancestors) in the cache
   }
 
   /** F_GETFL: access mode and status flags. */
@@ -196,6 +197,7 @@ export class FileDescription {
     if (--this.refs > 0) return;
     if (this.releaseHooks !== undefined) for (const hook of [...this.releaseHooks]) hook();
     this.impl.release?.();
+    this.vd.dentry.decRef();
   }
 
   /**

@@ -26,6 +26,7 @@
 import type { LinuxError } from "@runsc-ts/abi";
 import type { Credentials } from "../kernel/auth/credentials.js";
 import type { Dentry } from "./dentry.js";
+import type { DentryCache } from "./dentry-cache.js";
 import type { FileDescriptionImpl } from "./file-description.js";
 import type { VirtualDentry } from "./mount.js";
 import type { SetStat, Statx } from "./stat.js";
@@ -130,6 +131,13 @@ export interface Inode {
    * pipes. Resolution prefers this over `readlink` when present.
    */
   followLink?(caller: Caller): Promise<VirtualDentry | LinuxError>;
+  /**
+   * The VFS dropped a cached name of this inode: its dentry `name` in directory `dir` was
+   * evicted from the dentry cache, or was unlinked or replaced and is no longer used. A
+   * filesystem that holds a resource per name (the gofer's handle) releases it here; the inode
+   * must still work if an operation already under way uses it afterwards. Synchronous.
+   */
+  evicted?(dir: Inode, name: string): void;
 
   getxattr?(name: string): Promise<Uint8Array | LinuxError>;
   setxattr?(name: string, value: Uint8Array, flags: number): Promise<void | LinuxError>;
@@ -145,6 +153,12 @@ export interface Filesystem {
   readonly devMinor: number;
   /** The root dentry; created with the filesystem and never evicted. */
   readonly root: Dentry;
+  /**
+   * Where unused dentries wait to be evicted (dentry.ts); absent for filesystems that never
+   * evict (tmpfs, devfs, procfs, pipes: their dentries are the only record of their files, or
+   * cost nothing outside the sentry).
+   */
+  readonly dentryCache?: DentryCache;
   statfs(): Promise<Statfs | LinuxError>;
   /**
    * Whether path resolution may trust the dentry cache without asking the filesystem again.

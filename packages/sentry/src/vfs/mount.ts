@@ -47,6 +47,9 @@ export class Mount {
     flags: Partial<MountFlags> = {},
   ) {
     if (root.fs !== fs) throw new Error("mount root belongs to another filesystem");
+    // A mount pins its root for as long as it exists (mounts are not reference counted yet, so
+    // that is forever).
+    root.incRef();
     this.flags = { ...DEFAULT_MOUNT_FLAGS, ...flags };
   }
 
@@ -91,7 +94,7 @@ export class MountNamespace {
     child.mountpoint = at.dentry;
     child.namespace = this;
     at.mount.children.add(child);
-    at.dentry.mountCount++;
+    at.dentry.addMount(1);
     let byDentry = this.mountpoints.get(at.mount);
     if (byDentry === undefined) this.mountpoints.set(at.mount, (byDentry = new Map()));
     const stack = byDentry.get(at.dentry);
@@ -110,7 +113,7 @@ export class MountNamespace {
     const i = stack.indexOf(m);
     stack.splice(i, 1);
     if (stack.length === 0) byDentry?.delete(m.mountpoint);
-    m.mountpoint.mountCount--;
+    m.mountpoint.addMount(-1);
     m.parent.children.delete(m);
     m.parent = null;
     m.mountpoint = null;

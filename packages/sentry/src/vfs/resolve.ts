@@ -157,7 +157,10 @@ export async function lookupChild(dir: Dentry, name: string): Promise<Dentry | L
   const cached = dir.children.get(name);
   // A filesystem that does not own its data (procfs, gofer) is asked again on every lookup;
   // mount points are pinned regardless.
-  if (cached !== undefined && (dir.fs.cacheIsAuthoritative || cached.mountCount > 0)) return cached;
+  if (cached !== undefined && (dir.fs.cacheIsAuthoritative || cached.mountCount > 0)) {
+    cached.touch();
+    return cached;
+  }
   if (dir.dead) return ENOENT;
   const inode = dir.inode;
   if (inode.lookup === undefined) return ENOTDIR;
@@ -167,7 +170,10 @@ export async function lookupChild(dir: Dentry, name: string): Promise<Dentry | L
     if (r === ENOENT && again !== undefined && again.mountCount === 0 && !dir.fs.cacheIsAuthoritative) dir.removeChild(name);
     return r;
   }
-  if (again !== undefined && (again.inode === r || dir.fs.cacheIsAuthoritative || again.mountCount > 0)) return again;
+  if (again !== undefined && (again.inode === r || dir.fs.cacheIsAuthoritative || again.mountCount > 0)) {
+    again.touch();
+    return again;
+  }
   if (dir.dead) return ENOENT;
   return dir.addChild(name, r);
 }
@@ -205,10 +211,13 @@ class Walker {
     const chain = await dir.inode.lookupChain(names);
     if (isLinuxError(chain)) return;
     let d = dir;
-    for (let k = 0; k < chain.length && !d.dead; k++) {
+    let k = 0;
+    for (; k < chain.length && !d.dead && !d.evicted; k++) {
       const name = names[k] as string;
       d = d.children.get(name) ?? d.addChild(name, chain[k] as Inode);
     }
+    // Inodes the cache did not take (the chain was cut short) let go of what they hold.
+    for (; k < chain.length; k++) chain[k]?.evicted?.(chain[k - 1] ?? dir.inode, names[k] as string);
   }
 
   /**

@@ -316,9 +316,18 @@ export class VirtualFilesystem {
     if ((flags & O_NOATIME) !== 0 && !isOwnerOrCapable(ctx.creds, inode)) return EPERM;
 
     const opts = ctx.interrupter === undefined ? { flags, vd, creds: ctx.creds } : { flags, vd, creds: ctx.creds, interrupter: ctx.interrupter };
-    const impl = await inode.open(opts);
-    if (isLinuxError(impl)) return impl;
-    const file = new FileDescription(vd, inode, impl, flags, ctx.creds);
+    // The dentry is pinned while open waits (a FIFO's open blocks until its peer comes, and an
+    // evicted FIFO dentry would bring that peer to a new inode and a new pipe).
+    // The description takes its own reference before this one goes.
+    let file: FileDescription;
+    vd.dentry.incRef();
+    try {
+      const impl = await inode.open(opts);
+      if (isLinuxError(impl)) return impl;
+      file = new FileDescription(vd, inode, impl, flags, ctx.creds);
+    } finally {
+      vd.dentry.decRef();
+    }
     if ((flags & O_TRUNC) !== 0 && type === S_IFREG && !created) {
       const r = await inode.setStat({ size: 0 });
       if (isLinuxError(r)) {
@@ -519,18 +528,15 @@ export class VirtualFilesystem {
   }
 
   private moveInCache(oldDir: Dentry, oldName: string, oldChild: Dentry, newDir: Dentry, newName: string, newChild: Dentry | undefined, exchange: boolean): void {
-    oldDir.children.delete(oldName);
+    // Re-file oldDir only at the end: emptied half-way through, it could otherwise be evicted
+    // before the move completes. Attaching over newName kills a replaced newChild.
+    oldDir.detachChild(oldName, false);
     if (exchange && newChild !== undefined) {
-      newDir.children.delete(newName);
-      newChild.name = oldName;
-      newChild.parent = oldDir;
-      oldDir.children.set(oldName, newChild);
-    } else if (newChild !== undefined) {
-      newDir.removeChild(newName);
+      newDir.detachChild(newName, false);
+      oldDir.attachChild(oldName, newChild);
     }
-    oldChild.name = newName;
-    oldChild.parent = newDir;
-    newDir.children.set(newName, oldChild);
+    newDir.attachChild(newName, oldChild);
+    oldDir.refile();
   }
 
   // ------------------------------------------------------------------ reading names and attributes

@@ -26,14 +26,22 @@
  * Path walks: in `exclusive` mode, resolution prefetches a run of names with one multi-name
  * `walk` (GoferInode.lookupChain), so a cold /usr/lib/x86_64-linux-gnu/libc.so.6 is one RPC.
  *
- * Not implemented yet: dentry eviction (every inode keeps its File capability while its
- * dentry is cached), `walkStat` revalidation in `shared` mode, xattrs, Unix socket
+ * Eviction: each inode holds its handles while the VFS caches one of its dentries. The mount's
+ * `dentryCache` keeps at most `maxCachedDentries` unused dentries (vfs/dentry.ts); evicting one
+ * calls `GoferInode.evicted`, which releases that name's `File` capability (the gofer closes
+ * the host FD once no capability or child handle needs it). Directories with cached children
+ * and files in use are never evicted, so live handles stay bounded by the bound plus what is in
+ * use and its ancestors. Re-walking an evicted name makes a new inode with the host's inode
+ * number, so stat and getdents agree before and after.
+ *
+ * Not implemented yet: `walkStat` revalidation in `shared` mode, xattrs, Unix socket
  * bind/connect (`bindAt`, `connect`), fsync, device nodes (served sentry-side in gVisor).
  */
 import { EIO, isLinuxError, linuxErrorFromErrno, type LinuxError } from "@runsc-ts/abi";
 import type { gofer } from "@runsc-ts/proto";
 import * as nfs from "node:fs";
 import { Dentry } from "../../vfs/dentry.js";
+import { DentryCache } from "../../vfs/dentry-cache.js";
 import { allocAnonDev, type Filesystem, type Statfs } from "../../vfs/filesystem.js";
 import { GoferFile, statxFromWire, type CloseHostFd } from "./file.js";
 import { GoferInode } from "./inode.js";
@@ -42,6 +50,12 @@ export type Coherence = "exclusive" | "shared";
 
 export interface GoferOptions {
   readonly coherence?: Coherence;
+  /**
+   * How many unused dentries (no open file, not a cwd, root or mount point, no cached child)
+   * the mount keeps, each holding a gofer handle (a host FD in the gofer); beyond this the
+   * least recently used are evicted and their handles released. Default 1000.
+   */
+  readonly maxCachedDentries?: number;
   /** Closes FDs the gofer donated (default: node:fs closeSync). */
   readonly closeFd?: CloseHostFd;
 }
@@ -53,6 +67,9 @@ export class GoferFilesystem implements Filesystem {
   readonly root: Dentry;
   readonly cacheIsAuthoritative: boolean;
   readonly closeFd: CloseHostFd;
+  readonly dentryCache: DentryCache;
+  /** Gofer `File` capabilities the inodes of this mount hold right now. */
+  liveHandles = 0;
 
   private constructor(
     root: GoferFile,
@@ -66,6 +83,7 @@ export class GoferFilesystem implements Filesystem {
     this.devMinor = dev.minor;
     this.cacheIsAuthoritative = (opts.coherence ?? "exclusive") === "exclusive";
     this.closeFd = opts.closeFd ?? ((fd) => nfs.closeSync(fd));
+    this.dentryCache = new DentryCache(opts.maxCachedDentries);
     this.root = new Dentry(this, new GoferInode(this, root, rootStat, null, ""), "", null);
   }
 
@@ -82,7 +100,8 @@ export class GoferFilesystem implements Filesystem {
   }
 
   async statfs(): Promise<Statfs | LinuxError> {
-    const s = await (this.root.inode as GoferInode).file.statfs();
-    return isLinuxError(s) ? s : s;
+    const f = await (this.root.inode as GoferInode).handle();
+    if (isLinuxError(f)) return f;
+    return f.statfs();
   }
 }

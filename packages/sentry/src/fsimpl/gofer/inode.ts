@@ -48,9 +48,13 @@ const OPEN_PASSED = O_ACCMODE | O_APPEND | O_DIRECT | O_DSYNC | O_SYNC | O_NOATI
 /** Bytes of dirents asked per getdents64 RPC. */
 const DIRENT_BATCH = 8192;
 
-/** A gofer handle and the name it was reached by (the gofer re-opens files by parent + name). */
+/**
+ * A gofer handle and the name it was reached by (the gofer re-opens files by parent + name).
+ * `file` is null once the handle was released because its dentry was evicted; the name stays,
+ * so the inode can walk to itself again if an operation still uses it (`handle()`).
+ */
 interface Handle {
-  readonly file: GoferFile;
+  file: GoferFile | null;
   dir: GoferInode | null;
   name: string;
 }
@@ -81,11 +85,33 @@ export class GoferInode implements Inode {
   ) {
     this.attrs = stat;
     this.handles = [{ file, dir, name }];
+    fs.liveHandles++;
   }
 
-  /** The preferred handle (its name is alive if any of this file's names is). */
-  get file(): GoferFile {
-    return (this.handles[0] as Handle).file;
+  /**
+   * The preferred handle (its name is alive if any of this file's names is). After eviction
+   * released it, walks from the parent to the same name again and checks that it still names
+   * this file (same inode number and type), else ESTALE. An evicted inode is only used by an
+   * operation that was under way when its dentry went; a handle re-taken that way is released
+   * with the inode (the RPC engine releases garbage-collected capabilities).
+   */
+  async handle(): Promise<GoferFile | LinuxError> {
+    const h = this.handles[0] as Handle;
+    if (h.file !== null) return h.file;
+    if (h.dir === null) return ESTALE; // the root is never evicted
+    const parent = await h.dir.handle();
+    if (isLinuxError(parent)) return parent;
+    const r = await parent.walk([h.name]);
+    if (isLinuxError(r)) return r;
+    const e = r.entries[0];
+    if (e === undefined) return ESTALE;
+    if (e.stat.ino !== this.attrs.ino || (e.stat.mode & S_IFMT) !== (this.mode & S_IFMT) || h.file !== null) {
+      e.file.release();
+      return h.file ?? ESTALE;
+    }
+    h.file = e.file;
+    this.fs.liveHandles++;
+    return e.file;
   }
 
   /** The name `name` in `dir` no longer refers to this file: forget its handle (keeping the last). */
@@ -93,7 +119,30 @@ export class GoferInode implements Inode {
     const i = this.handles.findIndex((h) => h.dir === dir && h.name === name);
     if (i < 0 || this.handles.length === 1) return;
     const [h] = this.handles.splice(i, 1);
-    h?.file.release();
+    if (h !== undefined) this.releaseHandle(h);
+  }
+
+  private releaseHandle(h: Handle): void {
+    if (h.file === null) return;
+    h.file.release();
+    h.file = null;
+    this.fs.liveHandles--;
+  }
+
+  /**
+   * The VFS no longer caches this file under `name` in `dir` (evicted, or unlinked and unused):
+   * release that name's handle, so the gofer can close its host FD. The last handle keeps its
+   * name for `handle()`. The directory stops mapping the name to this inode, so a later lookup
+   * walks again and makes a new inode (with the same inode number).
+   */
+  evicted(dir: Inode, name: string): void {
+    if (!(dir instanceof GoferInode)) return;
+    if (dir.children.get(name) === this) dir.children.delete(name);
+    const i = this.handles.findIndex((h) => h.dir === dir && h.name === name);
+    if (i < 0) return;
+    const h = this.handles[i] as Handle;
+    this.releaseHandle(h);
+    if (this.handles.length > 1) this.handles.splice(i, 1);
   }
 
   /** The name `name` in `dir` moved to `newName` in `newDir` (the gofer moves its handle too). */
@@ -112,7 +161,9 @@ export class GoferInode implements Inode {
 
   /** Re-reads the attributes from the gofer. */
   async refresh(): Promise<void | LinuxError> {
-    const s = await this.file.fstat();
+    const f = await this.handle();
+    if (isLinuxError(f)) return f;
+    const s = await f.fstat();
     if (isLinuxError(s)) return s;
     this.attrs = s;
     this.stale = false;
@@ -146,7 +197,9 @@ export class GoferInode implements Inode {
     if (attrs.atime !== undefined) mask |= STATX_ATIME;
     if (attrs.mtime !== undefined) mask |= STATX_MTIME;
     if (mask !== 0) {
-      const r = await this.file.setStat({
+      const f = await this.handle();
+      if (isLinuxError(f)) return f;
+      const r = await f.setStat({
         mask,
         mode: attrs.mode ?? 0,
         uid: attrs.uid ?? 0,
@@ -178,7 +231,10 @@ export class GoferInode implements Inode {
     // Try each name the file is known by: one may have been removed behind the gofer's back.
     let fd: number | LinuxError = ENOENT;
     for (const h of this.handles) {
-      fd = await h.file.openAt(opts.flags & OPEN_PASSED);
+      // Only a sole handle is ever released (evicted while this open was under way).
+      const f = h.file ?? (await this.handle());
+      if (isLinuxError(f)) return f;
+      fd = await f.openAt(opts.flags & OPEN_PASSED);
       if (fd !== ENOENT && fd !== ESTALE) break;
     }
     if (isLinuxError(fd)) return fd;
@@ -187,7 +243,9 @@ export class GoferInode implements Inode {
 
   async readlink(): Promise<string | LinuxError> {
     if (this.linkTarget !== undefined && this.fs.cacheIsAuthoritative) return this.linkTarget;
-    const t = await this.file.readLinkAt();
+    const f = await this.handle();
+    if (isLinuxError(f)) return f;
+    const t = await f.readLinkAt();
     if (!isLinuxError(t)) this.linkTarget = t;
     return t;
   }
@@ -196,13 +254,23 @@ export class GoferInode implements Inode {
 
   async lookup(name: string): Promise<Inode | LinuxError> {
     if ((this.mode & S_IFMT) !== S_IFDIR) return ENOTDIR;
-    const r = await this.file.walk([name]);
+    const f = await this.handle();
+    if (isLinuxError(f)) return f;
+    const r = await f.walk([name]);
     if (isLinuxError(r)) return r;
     const e = r.entries[0];
     if (e === undefined) {
       this.children.delete(name);
       return ENOENT;
     }
+    return this.adoptWalked(name, e);
+  }
+
+  /**
+   * The inode for child `name` that a walk just found: the one already known under that name if
+   * it is the same file (the new handle is then released), else a new one.
+   */
+  private adoptWalked(name: string, e: { file: GoferFile; stat: Statx }): GoferInode {
     const known = this.children.get(name);
     if (known !== undefined && known.attrs.ino === e.stat.ino && (known.mode & S_IFMT) === (e.stat.mode & S_IFMT)) {
       known.update(e.stat);
@@ -217,15 +285,15 @@ export class GoferInode implements Inode {
   /** One `walk` RPC for several levels (see Inode.lookupChain). */
   async lookupChain(names: readonly string[]): Promise<Inode[] | LinuxError> {
     if ((this.mode & S_IFMT) !== S_IFDIR) return ENOTDIR;
-    const r = await this.file.walk(names);
+    const f = await this.handle();
+    if (isLinuxError(f)) return f;
+    const r = await f.walk(names);
     if (isLinuxError(r)) return r;
     const out: GoferInode[] = [];
     r.entries.forEach((e, k) => {
       const name = names[k] as string;
       const dir = out[k - 1] ?? this;
-      const child = new GoferInode(this.fs, e.file, e.stat, dir, name);
-      dir.children.set(name, child);
-      out.push(child);
+      out.push(dir.adoptWalked(name, e));
     });
     return out;
   }
@@ -238,14 +306,18 @@ export class GoferInode implements Inode {
   }
 
   async create(name: string, attrs: CreateAttrs): Promise<Inode | LinuxError> {
-    const r = await this.file.openCreateAt(name, O_RDONLY, attrs.mode & 0o7777, attrs.uid, attrs.gid);
+    const f = await this.handle();
+    if (isLinuxError(f)) return f;
+    const r = await f.openCreateAt(name, O_RDONLY, attrs.mode & 0o7777, attrs.uid, attrs.gid);
     if (isLinuxError(r)) return r;
     this.fs.closeFd(r.fd);
     return this.adopt(name, r);
   }
 
   async mkdir(name: string, attrs: CreateAttrs): Promise<Inode | LinuxError> {
-    const r = await this.file.mkdirAt(name, attrs.mode & 0o7777, attrs.uid, attrs.gid);
+    const f = await this.handle();
+    if (isLinuxError(f)) return f;
+    const r = await f.mkdirAt(name, attrs.mode & 0o7777, attrs.uid, attrs.gid);
     return isLinuxError(r) ? r : this.adopt(name, r);
   }
 
@@ -253,27 +325,38 @@ export class GoferInode implements Inode {
     const type = attrs.mode & S_IFMT;
     // Device nodes are the sentry's business, never the host's (the gofer refuses them too).
     if (type === S_IFCHR || type === S_IFBLK) return EPERM;
-    const r = await this.file.mknodAt(name, attrs.mode, 0, 0, attrs.uid, attrs.gid);
+    const f = await this.handle();
+    if (isLinuxError(f)) return f;
+    const r = await f.mknodAt(name, attrs.mode, 0, 0, attrs.uid, attrs.gid);
     return isLinuxError(r) ? r : this.adopt(name, r);
   }
 
   async symlink(name: string, target: string, attrs: CreateAttrs): Promise<Inode | LinuxError> {
-    const r = await this.file.symlinkAt(name, target, attrs.uid, attrs.gid);
+    const f = await this.handle();
+    if (isLinuxError(f)) return f;
+    const r = await f.symlinkAt(name, target, attrs.uid, attrs.gid);
     return isLinuxError(r) ? r : this.adopt(name, r);
   }
 
   async link(name: string, target: Inode): Promise<void | LinuxError> {
     if (!(target instanceof GoferInode) || target.fs !== this.fs) return EXDEV;
-    const r = await this.file.linkAt(target.file, name);
+    const f = await this.handle();
+    if (isLinuxError(f)) return f;
+    const tf = await target.handle();
+    if (isLinuxError(tf)) return tf;
+    const r = await f.linkAt(tf, name);
     if (isLinuxError(r)) return r;
     target.handles.push({ file: r.file, dir: this, name });
+    this.fs.liveHandles++;
     this.stale = true;
     this.children.set(name, target);
     return target.refresh();
   }
 
   private async remove(name: string, child: Inode, flags: number): Promise<void | LinuxError> {
-    const r = await this.file.unlinkAt(name, flags);
+    const f = await this.handle();
+    if (isLinuxError(f)) return f;
+    const r = await f.unlinkAt(name, flags);
     if (r !== undefined) return r;
     this.children.delete(name);
     this.stale = true;
@@ -293,7 +376,11 @@ export class GoferInode implements Inode {
 
   async rename(name: string, child: Inode, newDir: Inode, newName: string, replaced: Inode | undefined, exchange: boolean): Promise<void | LinuxError> {
     if (!(newDir instanceof GoferInode) || newDir.fs !== this.fs || !(child instanceof GoferInode)) return EXDEV;
-    const r = await this.file.renameAt(name, newDir.file, newName, exchange ? RENAME_EXCHANGE : 0);
+    const f = await this.handle();
+    if (isLinuxError(f)) return f;
+    const nf = await newDir.handle();
+    if (isLinuxError(nf)) return nf;
+    const r = await f.renameAt(name, nf, newName, exchange ? RENAME_EXCHANGE : 0);
     if (r !== undefined) return r;
     this.children.delete(name);
     newDir.children.set(newName, child);
@@ -312,8 +399,10 @@ export class GoferInode implements Inode {
   // ---------------------------------------------------------------- listing
 
   /** One batch of the host directory's entries after gofer cookie `cookie`. */
-  dirents(cookie: bigint): ReturnType<GoferFile["getdents64"]> {
-    return this.file.getdents64(cookie, DIRENT_BATCH);
+  async dirents(cookie: bigint): ReturnType<GoferFile["getdents64"]> {
+    const f = await this.handle();
+    if (isLinuxError(f)) return f;
+    return f.getdents64(cookie, DIRENT_BATCH);
   }
 }
 

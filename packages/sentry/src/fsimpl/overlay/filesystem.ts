@@ -19,6 +19,10 @@
  *     (unless opaque), snapshotted when a listing starts at offset 0.
  *   - Renaming a directory that has lower content is EXDEV (overlayfs without redirect_dir
  *     does the same; mv falls back to copying); RENAME_EXCHANGE is EXDEV too.
+ *   - Eviction: when a layer evicts (a gofer lower layer), the overlay's own dentries are
+ *     cached under the same bound, and evicting one tells the layers (`OverlayInode.evicted`),
+ *     so the lower mount releases its gofer handle; the upper tmpfs keeps its files in its
+ *     inodes, so a re-lookup finds the same upper file.
  *   - Inode numbers are stable across copy-up: 2·ino+1 of the lower inode when there is one,
  *     2·ino of the upper inode otherwise, reported identically by stat and getdents.
  *
@@ -30,6 +34,7 @@ import type { Timespec } from "../../kernel/time.js";
 import { S_IFDIR, isLinuxError, type LinuxError } from "@runsc-ts/abi";
 import { OVERLAYFS_SUPER_MAGIC } from "../../vfs/constants.js";
 import { Dentry } from "../../vfs/dentry.js";
+import { DentryCache } from "../../vfs/dentry-cache.js";
 import { allocAnonDev, type Filesystem, type Inode, type Statfs } from "../../vfs/filesystem.js";
 import { TmpFilesystem } from "../tmpfs/filesystem.js";
 import { OverlayInode } from "./inode.js";
@@ -39,6 +44,13 @@ export interface OverlayOptions {
   readonly lower: Filesystem;
   /** The writable upper layer; a fresh tmpfs by default. It must support xattrs and mknod. */
   readonly upper?: Filesystem;
+  /**
+   * Unused overlay dentries kept (vfs/dentry.ts) when a layer evicts: an overlay dentry holds
+   * the layers' inodes, so the overlay must evict for the lower gofer mount to release its
+   * handles. Default: the lower layer's bound (the upper's if only it evicts); no eviction
+   * when neither layer evicts (tmpfs over tmpfs).
+   */
+  readonly maxCachedDentries?: number;
 }
 
 export class OverlayFilesystem implements Filesystem {
@@ -47,6 +59,7 @@ export class OverlayFilesystem implements Filesystem {
   readonly devMinor: number;
   readonly root: Dentry;
   readonly cacheIsAuthoritative: boolean;
+  readonly dentryCache?: DentryCache;
   readonly lower: Filesystem;
   readonly upper: Filesystem;
   /** Inode numbers of upper inodes created by copy-up (they keep their lower number). */
@@ -68,6 +81,8 @@ export class OverlayFilesystem implements Filesystem {
     // link count, times): an untouched root looks exactly like the host's.
     this.pristineRootCtime = this.upper.root.inode.stat().then((st) => (isLinuxError(st) ? undefined : st.ctime));
     this.cacheIsAuthoritative = this.lower.cacheIsAuthoritative && this.upper.cacheIsAuthoritative;
+    const max = opts.maxCachedDentries ?? this.lower.dentryCache?.max ?? this.upper.dentryCache?.max;
+    if (max !== undefined) this.dentryCache = new DentryCache(max);
     const upperRoot = this.upper.root.inode;
     const lowerRoot = this.lower.root.inode;
     if ((upperRoot.mode & S_IFDIR) === 0 || (lowerRoot.mode & S_IFDIR) === 0) throw new Error("overlay layers must have directory roots");

@@ -111,6 +111,18 @@ export class OverlayInode implements Inode {
     return { ...s, ino: this.ino, devMajor: this.fs.devMajor, devMinor: this.fs.devMinor };
   }
 
+  /**
+   * The overlay's dentry for this inode was evicted or is gone: the layers may drop what they
+   * hold for the name (the gofer lower layer releases its handle). A lower inode is always the
+   * lower directory's child under this same name (directories with a lower layer are never
+   * renamed; a renamed file drops its lower inode).
+   */
+  evicted(dir: Inode, name: string): void {
+    if (!(dir instanceof OverlayInode)) return;
+    if (this.lower !== undefined && dir.lower !== undefined) this.lower.evicted?.(dir.lower, name);
+    if (this.upper !== undefined && dir.upper !== undefined) this.upper.evicted?.(dir.upper, name);
+  }
+
   async setStat(attrs: SetStat): Promise<void | LinuxError> {
     const e = await this.copyUp();
     if (e !== undefined) return e;
@@ -205,12 +217,23 @@ export class OverlayInode implements Inode {
     return this.upper === undefined || !(await isOpaque(this.upper));
   }
 
-  private async lowerChild(name: string): Promise<Inode | undefined> {
+  /**
+   * The lower directory's child `name`; undefined when there is none (ENOENT, or the lower
+   * directory is hidden). Any other failure (EIO, EMFILE from a gofer) is returned, never
+   * mistaken for absence.
+   */
+  private async lowerChild(name: string): Promise<Inode | undefined | LinuxError> {
     if (!(await this.lowerVisible())) return undefined;
     const low = this.lower;
     if (low?.lookup === undefined) return undefined;
     const c = await low.lookup(name);
-    return isLinuxError(c) ? undefined : c;
+    return c === ENOENT ? undefined : c;
+  }
+
+  /** Whether the lower directory has `name` (or why that cannot be known). */
+  private async lowerHas(name: string): Promise<boolean | LinuxError> {
+    const c = await this.lowerChild(name);
+    return isLinuxError(c) ? c : c !== undefined;
   }
 
   async lookup(name: string): Promise<Inode | LinuxError> {
@@ -218,6 +241,7 @@ export class OverlayInode implements Inode {
     if (up.whiteout) return ENOENT;
     if (up.inode !== undefined && !isDir(up.inode.mode)) return new OverlayInode(this.fs, this, name, up.inode, undefined);
     const low = await this.lowerChild(name);
+    if (isLinuxError(low)) return low;
     if (up.inode !== undefined) {
       const merge = low !== undefined && isDir(low.mode) && !(await isOpaque(up.inode));
       return new OverlayInode(this.fs, this, name, up.inode, merge ? low : undefined);
@@ -242,7 +266,9 @@ export class OverlayInode implements Inode {
       const r = dir.unlink === undefined ? EPERM : await dir.unlink(name, wo);
       if (r !== undefined) return r;
     }
-    return { dir, replacedWhiteout: up.whiteout || (await this.lowerChild(name)) !== undefined };
+    const lowerHas = up.whiteout || (await this.lowerHas(name));
+    if (isLinuxError(lowerHas)) return lowerHas;
+    return { dir, replacedWhiteout: lowerHas };
   }
 
   private async addChild(name: string, make: (dir: Inode) => Promise<Inode | LinuxError>, opaque = false): Promise<Inode | LinuxError> {
@@ -296,7 +322,8 @@ export class OverlayInode implements Inode {
     const e = await this.copyUp();
     if (e !== undefined) return e;
     const dir = this.upper as Inode;
-    const lowerHas = (await this.lowerChild(name)) !== undefined;
+    const lowerHas = await this.lowerHas(name);
+    if (isLinuxError(lowerHas)) return lowerHas;
     if (child.upper !== undefined) {
       let r: void | LinuxError;
       if (rmdir) {
@@ -356,8 +383,10 @@ export class OverlayInode implements Inode {
     if (e !== undefined) return e;
     const oldUpper = this.upper as Inode;
     const newUpper = newDir.upper as Inode;
-    const oldLowerHas = (await this.lowerChild(name)) !== undefined;
-    const newLowerHas = (await newDir.lowerChild(newName)) !== undefined;
+    const oldLowerHas = await this.lowerHas(name);
+    if (isLinuxError(oldLowerHas)) return oldLowerHas;
+    const newLowerHas = await newDir.lowerHas(newName);
+    if (isLinuxError(newLowerHas)) return newLowerHas;
     // What the upper layer has at the destination (a file, a directory, or a whiteout).
     let upperTarget: Inode | undefined;
     if (newUpper.lookup !== undefined) {
@@ -381,8 +410,12 @@ export class OverlayInode implements Inode {
     }
     child.parent = newDir;
     child.name = newName;
-    // A lower file now hidden under the new name must not be merged back in.
-    if (!childIsDir) child.lower = undefined;
+    // A lower file now hidden under the new name must not be merged back in (and the lower
+    // layer may drop what it holds for the old name).
+    if (!childIsDir) {
+      if (child.lower !== undefined && this.lower !== undefined) child.lower.evicted?.(this.lower, name);
+      child.lower = undefined;
+    }
   }
 
   // ---------------------------------------------------------------- merged listing
@@ -402,6 +435,7 @@ export class OverlayInode implements Inode {
         let lowerIno: Inode | undefined;
         if (isDir(c.mode) && !(await isOpaque(c))) {
           const l = await this.lowerChild(d.name);
+          if (isLinuxError(l)) return l;
           if (l !== undefined && isDir(l.mode)) lowerIno = l;
         }
         out.push({ name: d.name, type: d.type, ino: this.fs.inoFor(c, lowerIno) });

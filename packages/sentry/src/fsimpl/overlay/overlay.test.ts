@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   AT_FDCWD,
+  EMFILE,
   ENOENT,
   ENOTEMPTY,
   EXDEV,
@@ -197,5 +198,18 @@ describe("overlay", () => {
     const { env } = await overlayEnv();
     expect(await env.vfs.statAt(env.ctx, AT_FDCWD, "/nope", 0)).toBe(ENOENT);
     expect(ok(await env.vfs.statfsAt(env.ctx, "/")).type).toBe(0x794c7630);
+  });
+
+  it("reports a lower layer's failure (EMFILE from a gofer) instead of taking it for a missing name", async () => {
+    const lower = new TmpFilesystem();
+    const lenv = makeEnv({ fs: lower });
+    ok(await lenv.vfs.mkdirAt(lenv.ctx, AT_FDCWD, "/dir", 0o755));
+    const root = lower.root.inode;
+    const lookup = root.lookup?.bind(root);
+    Object.defineProperty(root, "lookup", { value: (name: string) => (name === "dir" ? Promise.resolve(EMFILE) : lookup?.(name)) });
+    const env = makeEnv({ fs: new OverlayFilesystem({ lower }) });
+    expect(await env.vfs.statAt(env.ctx, AT_FDCWD, "/dir", 0)).toBe(EMFILE);
+    expect(await env.vfs.mkdirAt(env.ctx, AT_FDCWD, "/dir", 0o755)).toBe(EMFILE);
+    expect(await env.vfs.statAt(env.ctx, AT_FDCWD, "/other", 0)).toBe(ENOENT);
   });
 });

@@ -34,6 +34,11 @@ async function setup(): Promise<{ env: TestEnv; tasks: ProcTask[]; fdTable: FdTa
     maps: () => "00400000-00401000 r-xp 00000000 00:00 0                                  /bin/sh\n",
     exe: () => "/bin/sh",
     vmSize: () => 8192,
+    state: () => "S (sleeping)",
+    threads: () => 1,
+    cpuTicks: () => ({ utime: 7, stime: 3, cutime: 0, cstime: 0 }),
+    tids: () => [1],
+    signals: () => ({ pending: 0n, shared: 0n, blocked: 1n << 9n, ignored: 1n << 12n, caught: 0n }),
   };
   const tasks = [task];
   const kernel: ProcKernel = {
@@ -72,7 +77,13 @@ describe("procfs", () => {
   it("shows per-process files and lists processes", async () => {
     const { env, tasks } = await setup();
     expect(await cat(env, "/proc/1/cmdline")).toBe("sh\0-c\0true\0");
-    expect(await cat(env, "/proc/1/status")).toContain("Pid:\t1\n");
+    const status = await cat(env, "/proc/1/status");
+    expect(status).toContain("Pid:\t1\n");
+    expect(status).toContain("State:\tS (sleeping)\n");
+    expect(status).toContain("SigBlk:\t0000000000000200\nSigIgn:\t0000000000001000\n");
+    expect(status).toMatch(/^CapEff:\t000001ffffffffff$/m);
+    expect(await cat(env, "/proc/1/task/1/status")).toBe(status);
+    expect(await cat(env, "/proc/1/task/1/comm")).toBe("init\n");
     const mounts = await cat(env, "/proc/1/mounts");
     expect(mounts).toBe("tmpfs / tmpfs rw 0 0\nproc /proc proc rw,nosuid,nodev,noexec 0 0\n");
     const d = ok(await env.vfs.openAt(env.ctx, AT_FDCWD, "/proc", O_RDONLY));
@@ -122,7 +133,7 @@ describe("procfs: per-process and system files", () => {
     expect(await cat(env, "/proc/1/environ")).toBe("PATH=/bin\0HOME=/\0");
     expect(await cat(env, "/proc/1/maps")).toMatch(/^00400000-00401000 r-xp .*\/bin\/sh\n$/);
     expect(await env.vfs.readlinkAt(env.ctx, AT_FDCWD, "/proc/1/exe")).toBe("/bin/sh");
-    expect(await cat(env, "/proc/1/stat")).toMatch(/^1 \(init\) R 0 1 1 /);
+    expect(await cat(env, "/proc/1/stat")).toMatch(/^1 \(init\) S 0 1 1 /);
     expect(await cat(env, "/proc/1/statm")).toBe("2 0 0 0 0 0 0\n");
     expect(await cat(env, "/proc/meminfo")).toMatch(/^MemTotal:\s+1048576 kB$/m);
     expect((await cat(env, "/proc/cpuinfo")).match(/^processor\s+:/gm)).toHaveLength(2);

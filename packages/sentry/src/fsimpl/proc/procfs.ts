@@ -6,7 +6,7 @@
  *   /proc/mounts               -> "self/mounts"
  *   /proc/filesystems, version, uptime, loadavg
  *   /proc/sys/kernel/{hostname,ostype,osrelease,version}, /proc/sys/fs/{pipe-max-size,nr_open}
- *   /proc/<pid>/{cmdline,comm,status,mounts}
+ *   /proc/<pid>/{cmdline,comm,status,mounts,task/<tid>}
  *   /proc/<pid>/{cwd,root}     magic links to the task's directories
  *   /proc/<pid>/fd/<n>         magic links to its open files (pipes included)
  *
@@ -48,6 +48,15 @@ export interface ProcTask {
   exe(): string;
   /** Resident and virtual sizes in bytes, for stat/statm/status. */
   vmSize(): number;
+  /** The state letter and word: "R (running)", "S (sleeping)", "T (stopped)", "Z (zombie)". */
+  state(): string;
+  threads(): number;
+  /** The thread ids of the process (/proc/<pid>/task). */
+  tids(): number[];
+  /** CPU time in clock ticks: the process's own and its waited-for children's (stat fields 14-17). */
+  cpuTicks(): { utime: number; stime: number; cutime: number; cstime: number };
+  /** Signal sets for status: pending (thread, process), blocked, ignored, caught. */
+  signals(): { pending: bigint; shared: bigint; blocked: bigint; ignored: bigint; caught: bigint };
 }
 
 /** What procfs needs to know about the kernel. */
@@ -161,12 +170,17 @@ export class ProcFilesystem extends SyntheticFilesystem {
     dir
       .add("cmdline", file(() => t.cmdline()))
       .add("comm", file(() => `${t.comm()}\n`))
-      .add("status", file(() => {
-        const c = t.creds();
-        return `Name:\t${t.comm()}\nState:\tR (running)\nTgid:\t${t.pid}\nPid:\t${t.pid}\nPPid:\t${t.ppid}\n` +
-          `Uid:\t${c.uid}\t${c.euid}\t${c.suid}\t${c.fsuid}\nGid:\t${c.gid}\t${c.egid}\t${c.sgid}\t${c.fsgid}\n` +
-          `Groups:\t${c.groups.join(" ")}\nFDSize:\t${Math.max(64, t.fdTable().size)}\n`;
-      }))
+      .add("status", file(() => statusOf(t, t.pid)))
+      .add("task", new SyntheticDir(this, () => {
+        const m = new Map<string, Inode>();
+        for (const tid of t.tids()) {
+          m.set(`${tid}`, new SyntheticDir(this)
+            .add("comm", file(() => `${t.comm()}\n`))
+            .add("stat", file(() => pidStat(t, tid)))
+            .add("status", file(() => statusOf(t, tid))));
+        }
+        return m;
+      }, 0o555))
       .add("mounts", file(() => mountsOf(k, t)))
       .add("environ", file(() => t.environ()))
       .add("maps", file(() => t.maps()))
@@ -216,10 +230,26 @@ function procStat(k: ProcKernel): string {
 }
 
 /** /proc/<pid>/stat: the fields ps and top read, in Linux's order. */
-function pidStat(t: ProcTask): string {
+/** /proc/<pid>/status (and task/<tid>/status, whose Pid is the thread's). */
+function statusOf(t: ProcTask, tid: number): string {
+  const c = t.creds();
+  const sig = t.signals();
+  const hex = (v: bigint) => v.toString(16).padStart(16, "0");
+  return `Name:\t${t.comm()}\nState:\t${t.state()}\nTgid:\t${t.pid}\nPid:\t${tid}\nPPid:\t${t.ppid}\nTracerPid:\t0\n` +
+    `Uid:\t${c.uid}\t${c.euid}\t${c.suid}\t${c.fsuid}\nGid:\t${c.gid}\t${c.egid}\t${c.sgid}\t${c.fsgid}\n` +
+    `FDSize:\t${Math.max(64, t.fdTable().size)}\nGroups:\t${c.groups.join(" ")}\n` +
+    `NStgid:\t${t.pid}\nNSpid:\t${tid}\nNSpgid:\t${t.pgid()}\nNSsid:\t${t.sid()}\n` +
+    `VmSize:\t${Math.ceil(t.vmSize() / 1024)} kB\nThreads:\t${t.threads()}\n` +
+    `SigPnd:\t${hex(sig.pending)}\nShdPnd:\t${hex(sig.shared)}\nSigBlk:\t${hex(sig.blocked)}\nSigIgn:\t${hex(sig.ignored)}\nSigCgt:\t${hex(sig.caught)}\n` +
+    `CapInh:\t${hex(c.inheritable)}\nCapPrm:\t${hex(c.permitted)}\nCapEff:\t${hex(c.effective)}\nCapBnd:\t${hex(c.bounding)}\nCapAmb:\t${hex(c.ambient)}\n` +
+    `NoNewPrivs:\t1\nSeccomp:\t0\n`;
+}
+
+function pidStat(t: ProcTask, tid: number = t.pid): string {
+  const c = t.cpuTicks();
   const fields = [
-    t.pid, `(${t.comm()})`, "R", t.ppid, t.pgid(), t.sid(), 0, -1, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 20, 0, 1, 0, 0, t.vmSize(), Math.ceil(t.vmSize() / 4096),
+    tid, `(${t.comm()})`, t.state()[0], t.ppid, t.pgid(), t.sid(), 0, -1, 0,
+    0, 0, 0, 0, c.utime, c.stime, c.cutime, c.cstime, 20, 0, t.threads(), 0, 0, t.vmSize(), Math.ceil(t.vmSize() / 4096),
   ];
   return `${fields.join(" ")}\n`;
 }

@@ -42,7 +42,9 @@ import { execTask } from "../../kernel/task-exec.js";
 import { type WaitResult, type WaitTarget, waitChild } from "../../kernel/task-wait.js";
 import { isValidSignal } from "../../kernel/signals.js";
 import type { Task } from "../../kernel/task.js";
+import type { CpuUsage } from "@runsc-ts/platform";
 import type { SyscallArgs } from "../args.js";
+import { encodeRusage } from "./sys-info.js";
 import type { SyscallValue } from "../table.js";
 
 /** clone(2): x86-64 order (flags, stack, parent_tid, child_tid, tls); the low byte is the exit signal. */
@@ -165,9 +167,9 @@ export async function sysExecveat(t: Task, a: SyscallArgs): Promise<SyscallValue
 
 // ---- wait ------------------------------------------------------------------------------------
 
-function writeRusage(t: Task, addr: bigint): LinuxError | undefined {
+function writeRusage(t: Task, addr: bigint, usage: CpuUsage | undefined): LinuxError | undefined {
   if (addr === 0n) return undefined;
-  return t.mm.copyOut(addr, new Uint8Array(rusage.size)) ?? undefined;
+  return t.mm.copyOut(addr, usage === undefined ? new Uint8Array(rusage.size) : encodeRusage(usage)) ?? undefined;
 }
 
 /** wait4(2). */
@@ -191,7 +193,7 @@ export async function sysWait4(t: Task, a: SyscallArgs): Promise<SyscallValue> {
     const w = t.mm.copyOut(statusAddr, b);
     if (w !== undefined) return w;
   }
-  return writeRusage(t, a.pointer(3)) ?? r.pid;
+  return writeRusage(t, a.pointer(3), r.usage) ?? r.pid;
 }
 
 /** waitid(2). */
@@ -224,7 +226,7 @@ export async function sysWaitid(t: Task, a: SyscallArgs): Promise<SyscallValue> 
     const w = t.mm.copyOut(infoAddr, waitidInfo(r));
     if (w !== undefined) return w;
   }
-  return writeRusage(t, a.pointer(4)) ?? 0;
+  return writeRusage(t, a.pointer(4), r?.usage) ?? 0;
 }
 
 /** waitid's siginfo: zero when WNOHANG found nothing (Linux clears it). */

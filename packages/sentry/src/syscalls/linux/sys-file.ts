@@ -10,6 +10,7 @@ import {
   AT_REMOVEDIR,
   AT_SYMLINK_FOLLOW,
   AT_SYMLINK_NOFOLLOW,
+  CAP_SYS_CHROOT,
   EBADF,
   EFAULT,
   EFBIG,
@@ -31,6 +32,15 @@ import {
   F_DUPFD_CLOEXEC,
   F_GETFD,
   F_GETFL,
+  F_GETLK,
+  F_OFD_GETLK,
+  F_OFD_SETLK,
+  F_OFD_SETLKW,
+  F_RDLCK,
+  F_SETLK,
+  F_SETLKW,
+  F_UNLCK,
+  F_WRLCK,
   F_GET_SEALS,
   F_SETFD,
   F_SETFL,
@@ -41,9 +51,14 @@ import {
   O_WRONLY,
   PATH_MAX,
   RLIMIT_NOFILE,
+  SEEK_CUR,
+  SEEK_END,
+  SEEK_SET,
   S_IFIFO,
   S_IFMT,
   X_OK,
+  flock,
+  readStruct,
   encodeStruct,
   isLinuxError,
   stat,
@@ -52,6 +67,7 @@ import {
 } from "@runsc-ts/abi";
 import type { Task } from "../../kernel/task.js";
 import { type FileDescription, MAX_OFFSET } from "../../vfs/file-description.js";
+import { TO_EOF, releaseLocks, setLock, testLock } from "../../vfs/locks.js";
 import type { VirtualDentry } from "../../vfs/mount.js";
 import { genericPermission } from "../../vfs/permissions.js";
 import { type SetStat, type Statx, isDir, isReg, toStatStruct, toStatxStruct } from "../../vfs/stat.js";
@@ -251,7 +267,7 @@ export async function sysChdir(t: Task, a: SyscallArgs): Promise<SyscallValue> {
   if (isLinuxError(vd)) return vd;
   const ok = enterable(t, vd);
   if (isLinuxError(ok)) return ok;
-  t.fs.cwd = ok;
+  t.fs.setCwd(ok);
   return 0;
 }
 
@@ -260,7 +276,7 @@ export function sysFchdir(t: Task, a: SyscallArgs): SyscallValue {
   if (isLinuxError(f)) return f;
   const ok = enterable(t, f.vd);
   if (isLinuxError(ok)) return ok;
-  t.fs.cwd = ok;
+  t.fs.setCwd(ok);
   return 0;
 }
 
@@ -393,6 +409,52 @@ export async function sysFallocate(t: Task, a: SyscallArgs): Promise<SyscallValu
   return 0;
 }
 
+/**
+ * sync(2), syncfs(2), sync_file_range(2), fadvise64(2), readahead(2): hints and flushes. Data
+ * reaches the host through donated FDs as it is written (tmpfs has nothing to flush), so these
+ * only check their arguments.
+ */
+export const sysSync = (): SyscallValue => 0;
+
+export function sysSyncfs(t: Task, a: SyscallArgs): SyscallValue {
+  return t.fdTable.get(a.int(0)) === undefined ? EBADF : 0;
+}
+
+export function sysSyncFileRange(t: Task, a: SyscallArgs): SyscallValue {
+  const f = t.fdTable.get(a.int(0));
+  if (f === undefined) return EBADF;
+  if (a.long(1) < 0n || a.long(2) < 0n || (a.uint(3) & ~7) !== 0) return EINVAL;
+  return isReg(f.inode.mode) || isDir(f.inode.mode) ? 0 : ESPIPE;
+}
+
+export function sysFadvise64(t: Task, a: SyscallArgs): SyscallValue {
+  const f = t.fdTable.get(a.int(0));
+  if (f === undefined) return EBADF;
+  if ((f.inode.mode & S_IFMT) === S_IFIFO) return ESPIPE;
+  const advice = a.int(3);
+  if (advice < 0 || advice > 5 || a.long(2) < 0n) return EINVAL;
+  return 0;
+}
+
+export function sysReadahead(t: Task, a: SyscallArgs): SyscallValue {
+  const f = t.fdTable.get(a.int(0));
+  if (f === undefined || !f.readable) return EBADF;
+  return isReg(f.inode.mode) ? 0 : EINVAL;
+}
+
+/** chroot(2): needs CAP_SYS_CHROOT; the new root must be a searchable directory. */
+export async function sysChroot(t: Task, a: SyscallArgs): Promise<SyscallValue> {
+  const path = copyInPath(t, a.pointer(0));
+  if (isLinuxError(path)) return path;
+  const vd = await t.kernel.vfs.lookupAt(t, AT_FDCWD, path, true, false);
+  if (isLinuxError(vd)) return vd;
+  const ok = enterable(t, vd);
+  if (isLinuxError(ok)) return ok;
+  if (!t.creds.hasCapability(CAP_SYS_CHROOT)) return EPERM;
+  t.fs.setRoot(ok);
+  return 0;
+}
+
 /** fsync(2)/fdatasync(2): data reaches the host through donated FDs directly; nothing is buffered. */
 export function sysFsync(t: Task, a: SyscallArgs): SyscallValue {
   return t.fdTable.get(a.int(0)) === undefined ? EBADF : 0;
@@ -423,7 +485,7 @@ export function sysDup3(t: Task, a: SyscallArgs): SyscallValue {
   return t.fdTable.installAt(newfd, f, (flags & O_CLOEXEC) !== 0) ?? newfd;
 }
 
-export function sysFcntl(t: Task, a: SyscallArgs): SyscallValue {
+export function sysFcntl(t: Task, a: SyscallArgs): SyscallValue | Promise<SyscallValue> {
   const fd = a.int(0);
   const f = fileOf(t, fd);
   if (isLinuxError(f)) return f;
@@ -451,9 +513,72 @@ export function sysFcntl(t: Task, a: SyscallArgs): SyscallValue {
     }
     case F_GET_SEALS:
       return f.impl.sealable?.().seals ?? EINVAL;
+    case F_GETLK:
+    case F_SETLK:
+    case F_SETLKW:
+    case F_OFD_GETLK:
+    case F_OFD_SETLK:
+    case F_OFD_SETLKW:
+      return recordLock(t, f, a.int(1), a.pointer(2));
     default:
       return EINVAL;
   }
+}
+
+/** Descriptions whose OFD locks are already dropped with them. */
+const releasesOfdLocks = new WeakSet<FileDescription>();
+
+/**
+ * fcntl's byte-range locks: POSIX locks are owned by the process's FD table (any close of the
+ * file drops them), OFD locks by the open file description. F_GETLK answers with the first
+ * conflicting lock, or F_UNLCK.
+ */
+async function recordLock(t: Task, f: FileDescription, cmd: number, addr: bigint): Promise<SyscallValue> {
+  const raw = t.mm.copyIn(addr, flock.size);
+  if (isLinuxError(raw)) return EFAULT;
+  const req = readStruct(flock, raw);
+  const ofd = cmd === F_OFD_GETLK || cmd === F_OFD_SETLK || cmd === F_OFD_SETLKW;
+  if (ofd && req.l_pid !== 0) return EINVAL;
+  let base: bigint;
+  switch (req.l_whence) {
+    case SEEK_SET:
+      base = 0n;
+      break;
+    case SEEK_CUR:
+      base = BigInt(f.offset);
+      break;
+    case SEEK_END: {
+      const st = await t.kernel.vfs.statFd(f);
+      if (isLinuxError(st)) return st;
+      base = BigInt(st.size);
+      break;
+    }
+    default:
+      return EINVAL;
+  }
+  let start = base + req.l_start;
+  let end = req.l_len === 0n ? TO_EOF : start + req.l_len;
+  if (req.l_len < 0n) [start, end] = [end, start];
+  if (start < 0n || end > TO_EOF) return EINVAL;
+  const type = req.l_type === F_RDLCK ? "read" : req.l_type === F_WRLCK ? "write" : req.l_type === F_UNLCK ? undefined : null;
+  if (type === null) return EINVAL;
+  const owner: object = ofd ? f : t.fdTable;
+  if (cmd === F_GETLK || cmd === F_OFD_GETLK) {
+    if (type === undefined) return EINVAL;
+    const held = testLock(f.inode, owner, type, start, end);
+    const out = held === undefined
+      ? { ...req, l_type: F_UNLCK }
+      : { l_type: held.type === "read" ? F_RDLCK : F_WRLCK, l_whence: SEEK_SET, l_start: held.start, l_len: held.end === TO_EOF ? 0n : held.end - held.start, l_pid: held.pid };
+    return t.mm.copyOut(addr, encodeStruct(flock, out)) ?? 0;
+  }
+  if (type === "read" && !f.readable) return EBADF;
+  if (type === "write" && !f.writable) return EBADF;
+  if (ofd && !releasesOfdLocks.has(f)) {
+    releasesOfdLocks.add(f);
+    f.onRelease(() => releaseLocks(f.inode, f));
+  }
+  const wait = cmd === F_SETLKW || cmd === F_OFD_SETLKW ? t.interrupter : undefined;
+  return setLock(f.inode, owner, ofd ? -1 : t.tg.tgid, type, start, end, wait);
 }
 
 // ---- pipes ----------------------------------------------------------------------------------------

@@ -4,11 +4,18 @@ import {
   EINVAL,
   EPERM,
   ESRCH,
+  HZ,
   type LinuxError,
+  RUSAGE_CHILDREN,
+  RUSAGE_SELF,
+  RUSAGE_THREAD,
   encodeStruct,
   isLinuxError,
+  rusage,
   sysinfo,
+  tms,
 } from "@runsc-ts/abi";
+import type { CpuUsage } from "@runsc-ts/platform";
 import type { Task } from "../../kernel/task.js";
 import { INFINITY, type Rlimit } from "../../kernel/limits.js";
 import type { SyscallArgs } from "../args.js";
@@ -127,4 +134,42 @@ export function sysGetgroups(t: Task, a: SyscallArgs): SyscallValue {
   const b = new Uint8Array(4 * groups.length);
   groups.forEach((g, i) => new DataView(b.buffer).setUint32(4 * i, g, true));
   return t.mm.copyOut(a.pointer(1), b) ?? groups.length;
+}
+
+/** struct rusage for `u` (times as timevals; the counters the sentry has; the rest zero). */
+export function encodeRusage(u: CpuUsage): Uint8Array {
+  const tv = (ns: bigint) => ({ tv_sec: ns / 1_000_000_000n, tv_usec: (ns % 1_000_000_000n) / 1000n });
+  return encodeStruct(rusage, { ru_utime: tv(u.user), ru_stime: tv(u.system), ru_minflt: u.minorFaults, ru_majflt: u.majorFaults });
+}
+
+/** getrusage(2): the process, its waited-for children, or the calling thread. */
+export function sysGetrusage(t: Task, a: SyscallArgs): SyscallValue {
+  let u: CpuUsage;
+  switch (a.int(0)) {
+    case RUSAGE_SELF:
+      u = t.tg.usage();
+      break;
+    case RUSAGE_CHILDREN:
+      u = t.tg.childrenUsage;
+      break;
+    case RUSAGE_THREAD:
+      u = t.context.cpuUsage();
+      break;
+    default:
+      return EINVAL;
+  }
+  return t.mm.copyOut(a.pointer(1), encodeRusage(u)) ?? 0;
+}
+
+/** times(2): process and children times in clock ticks; returns ticks since boot. */
+export function sysTimes(t: Task, a: SyscallArgs): SyscallValue {
+  const ticks = (ns: bigint) => ns / (1_000_000_000n / BigInt(HZ));
+  if (a.pointer(0) !== 0n) {
+    const self = t.tg.usage();
+    const kids = t.tg.childrenUsage;
+    const b = encodeStruct(tms, { tms_utime: ticks(self.user), tms_stime: ticks(self.system), tms_cutime: ticks(kids.user), tms_cstime: ticks(kids.system) });
+    const w = t.mm.copyOut(a.pointer(0), b);
+    if (w !== undefined) return w;
+  }
+  return ticks(t.kernel.now());
 }

@@ -9,9 +9,11 @@ import {
   EBADF,
   EFAULT,
   EINVAL,
+  EISDIR,
   ENOMEM,
   ESPIPE,
   LOCK_EX,
+  LOCK_MAND,
   LOCK_NB,
   LOCK_SH,
   LOCK_UN,
@@ -28,17 +30,20 @@ import {
   MADV_DOFORK,
   MADV_DONTDUMP,
   MADV_DODUMP,
+  O_APPEND,
   UTIME_NOW,
   UTIME_OMIT,
   isLinuxError,
 } from "@runsc-ts/abi";
 import type { Task } from "../../kernel/task.js";
 import { PAGE_SIZE, pageUp } from "../../mm/memory-manager.js";
-import type { SetStat, TimeSetting } from "../../vfs/stat.js";
+import type { FileDescription } from "../../vfs/file-description.js";
+import { flockFile, releaseLocks } from "../../vfs/locks.js";
+import { type SetStat, type TimeSetting, isDir, isReg } from "../../vfs/stat.js";
 import type { SyscallArgs } from "../args.js";
 import type { SyscallValue } from "../table.js";
 import { copyInPath } from "./sys-file.js";
-import { iovecs, transferVectored } from "./sys-read-write.js";
+import { iovecs, raiseSigpipe, transferVectored } from "./sys-read-write.js";
 
 /** preadv/pwritev and their v2 forms (flags must be 0; offset -1 means the file offset). */
 async function vectored(t: Task, a: SyscallArgs, write: boolean, v2: boolean): Promise<SyscallValue> {
@@ -56,10 +61,102 @@ async function vectored(t: Task, a: SyscallArgs, write: boolean, v2: boolean): P
 export const sysPreadv = (t: Task, a: SyscallArgs) => vectored(t, a, false, false);
 export const sysPwritev = (t: Task, a: SyscallArgs) => vectored(t, a, true, false);
 export const sysPreadv2 = (t: Task, a: SyscallArgs) => vectored(t, a, false, true);
-export const sysPwritev2 = (t: Task, a: SyscallArgs) => vectored(t, a, true, true);
+export const sysPwritev2 = async (t: Task, a: SyscallArgs) => raiseSigpipe(t, await vectored(t, a, true, true));
+
+/** Reads an optional loff_t argument: undefined for a null pointer. */
+function readOffset(t: Task, addr: bigint): bigint | undefined | LinuxError {
+  if (addr === 0n) return undefined;
+  const b = t.mm.copyIn(addr, 8);
+  if (isLinuxError(b)) return EFAULT;
+  const o = new DataView(b.buffer).getBigInt64(0, true);
+  return o < 0n ? EINVAL : o;
+}
+
+/**
+ * copy_file_range(2) between regular files, through the sentry in 1 MiB steps. Each offset
+ * pointer, when given, is used and advanced instead of the file's offset.
+ */
+export async function sysCopyFileRange(t: Task, a: SyscallArgs): Promise<SyscallValue> {
+  const inp = t.fdTable.get(a.int(0));
+  const out = t.fdTable.get(a.int(2));
+  if (inp === undefined || out === undefined) return EBADF;
+  if (a.uint(5) !== 0) return EINVAL;
+  if (!inp.readable || !out.writable || (out.statusFlags & O_APPEND) !== 0) return EBADF;
+  if (!isReg(inp.inode.mode) || !isReg(out.inode.mode)) return isDir(inp.inode.mode) || isDir(out.inode.mode) ? EISDIR : EINVAL;
+  const inOff = readOffset(t, a.pointer(1));
+  const outOff = readOffset(t, a.pointer(3));
+  if (isLinuxError(inOff)) return inOff;
+  if (isLinuxError(outOff)) return outOff;
+  const count = Math.min(a.sizeT(4), 0x7fff_f000);
+  let done = 0;
+  while (done < count) {
+    const buf = new Uint8Array(Math.min(1 << 20, count - done));
+    const n = inOff === undefined ? await inp.read(buf) : await inp.pread(buf, Number(inOff) + done);
+    if (typeof n !== "number") return done > 0 ? done : n;
+    if (n === 0) break;
+    const w = outOff === undefined ? await out.write(buf.subarray(0, n)) : await out.pwrite(buf.subarray(0, n), Number(outOff) + done);
+    if (typeof w !== "number") return done > 0 ? done : w;
+    done += w;
+    if (w < n) break;
+  }
+  for (const [addr, base] of [[a.pointer(1), inOff], [a.pointer(3), outOff]] as const) {
+    if (base === undefined) continue;
+    const b = new Uint8Array(8);
+    new DataView(b.buffer).setBigInt64(0, base + BigInt(done), true);
+    if (t.mm.copyOut(addr, b) !== undefined) return EFAULT;
+  }
+  return done;
+}
+
+/** utimes(2) and futimesat(2): utimensat with microsecond timevals. */
+async function utimes(t: Task, dirfd: number, pathAddr: bigint, timesAddr: bigint): Promise<SyscallValue> {
+  const attrs: SetStat = {};
+  if (timesAddr === 0n) {
+    attrs.atime = "now";
+    attrs.mtime = "now";
+  } else {
+    const b = t.mm.copyIn(timesAddr, 32);
+    if (isLinuxError(b)) return EFAULT;
+    const dv = new DataView(b.buffer);
+    for (const [i, key] of [[0, "atime"], [1, "mtime"]] as const) {
+      const sec = dv.getBigInt64(16 * i, true);
+      const usec = dv.getBigInt64(16 * i + 8, true);
+      if (usec < 0n || usec >= 1_000_000n) return EINVAL;
+      attrs[key] = { sec: Number(sec), nsec: Number(usec * 1000n) };
+    }
+  }
+  const path = copyInPath(t, pathAddr);
+  if (isLinuxError(path)) return path;
+  return (await t.kernel.vfs.setStatAt(t, dirfd, path, 0, attrs)) ?? 0;
+}
+
+export const sysUtimes = (t: Task, a: SyscallArgs): Promise<SyscallValue> => utimes(t, AT_FDCWD, a.pointer(0), a.pointer(1));
+export const sysFutimesat = (t: Task, a: SyscallArgs): Promise<SyscallValue> => utimes(t, a.int(0), a.pointer(1), a.pointer(2));
+
+/** utime(2): a struct utimbuf of whole seconds. */
+export async function sysUtime(t: Task, a: SyscallArgs): Promise<SyscallValue> {
+  const attrs: SetStat = {};
+  if (a.pointer(1) === 0n) {
+    attrs.atime = "now";
+    attrs.mtime = "now";
+  } else {
+    const b = t.mm.copyIn(a.pointer(1), 16);
+    if (isLinuxError(b)) return EFAULT;
+    const dv = new DataView(b.buffer);
+    attrs.atime = { sec: Number(dv.getBigInt64(0, true)), nsec: 0 };
+    attrs.mtime = { sec: Number(dv.getBigInt64(8, true)), nsec: 0 };
+  }
+  const path = copyInPath(t, a.pointer(0));
+  if (isLinuxError(path)) return path;
+  return (await t.kernel.vfs.setStatAt(t, AT_FDCWD, path, 0, attrs)) ?? 0;
+}
 
 /** sendfile(2): copies through the sentry, at most 1 MiB per step. */
 export async function sysSendfile(t: Task, a: SyscallArgs): Promise<SyscallValue> {
+  return raiseSigpipe(t, await sendfile(t, a));
+}
+
+async function sendfile(t: Task, a: SyscallArgs): Promise<SyscallValue> {
   const out = t.fdTable.get(a.int(0));
   const inp = t.fdTable.get(a.int(1));
   if (out === undefined || inp === undefined) return EBADF;
@@ -77,10 +174,10 @@ export async function sysSendfile(t: Task, a: SyscallArgs): Promise<SyscallValue
   let done = 0;
   while (done < count) {
     const buf = new Uint8Array(Math.min(1 << 20, count - done));
-    const n = offset === undefined ? await inp.read(buf) : await inp.pread(buf, offset + done);
+    const n = offset === undefined ? await inp.read(buf, t.interrupter) : await inp.pread(buf, offset + done, t.interrupter);
     if (typeof n !== "number") return done > 0 ? done : n;
     if (n === 0) break;
-    const w = await out.write(buf.subarray(0, n));
+    const w = await out.write(buf.subarray(0, n), t.interrupter);
     if (typeof w !== "number") return done > 0 ? done : w;
     done += w;
     if (w < n || n < buf.length) break;
@@ -138,14 +235,23 @@ export async function sysUtimensat(t: Task, a: SyscallArgs): Promise<SyscallValu
   return (await t.kernel.vfs.setStatAt(t, dirfd === AT_FDCWD ? AT_FDCWD : dirfd, path, flags, attrs)) ?? 0;
 }
 
-/**
- * flock(2): the sandbox's only process holds every lock it asks for; conflicts arrive with
- * multiple processes (fork).
- */
-export function sysFlock(t: Task, a: SyscallArgs): SyscallValue {
-  if (t.fdTable.get(a.int(0)) === undefined) return EBADF;
+/** Descriptions whose flock locks are already dropped with them. */
+const releasesFlocks = new WeakSet<FileDescription>();
+
+/** flock(2): a whole-file lock owned by the open file description (shared across fork and dup). */
+export async function sysFlock(t: Task, a: SyscallArgs): Promise<SyscallValue> {
+  const f = t.fdTable.get(a.int(0));
+  if (f === undefined) return EBADF;
+  // LOCK_MAND (Samba's share modes) is obsolete: Linux warns and succeeds without locking.
+  if ((a.int(1) & LOCK_MAND) !== 0) return 0;
   const op = a.int(1) & ~LOCK_NB;
-  return op === LOCK_SH || op === LOCK_EX || op === LOCK_UN ? 0 : EINVAL;
+  const type = op === LOCK_SH ? "read" : op === LOCK_EX ? "write" : op === LOCK_UN ? undefined : null;
+  if (type === null) return EINVAL;
+  if (!releasesFlocks.has(f)) {
+    releasesFlocks.add(f);
+    f.onRelease(() => releaseLocks(f.inode, f));
+  }
+  return flockFile(f.inode, f, type, (a.int(1) & LOCK_NB) !== 0 ? undefined : t.interrupter);
 }
 
 const KNOWN_ADVICE = new Set([

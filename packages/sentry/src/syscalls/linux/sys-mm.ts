@@ -4,8 +4,12 @@ import {
   EBADF,
   EINVAL,
   ENODEV,
+  ENOMEM,
   EPERM,
   MAP_ANONYMOUS,
+  MCL_CURRENT,
+  MCL_FUTURE,
+  MCL_ONFAULT,
   MAP_PRIVATE,
   MAP_SHARED,
   MAP_SHARED_VALIDATE,
@@ -104,3 +108,28 @@ export function sysMunmap(t: Task, a: SyscallArgs): SyscallValue {
 export function sysMprotect(t: Task, a: SyscallArgs): SyscallValue {
   return t.mm.mprotect(a.pointer(0), a.ulong(1), a.int(2)) ?? 0;
 }
+
+/**
+ * mlock(2), munlock(2), mlock2(2): the range must be mapped; the pages are the host's, which
+ * keeps them as it likes (nothing is pinned).
+ */
+export function sysMlock(t: Task, a: SyscallArgs): SyscallValue {
+  const addr = a.pointer(0) & ~(PAGE_SIZE - 1n);
+  const len = pageUp(a.ulong(1) + (a.pointer(0) - addr));
+  if (len === 0n) return 0;
+  return t.mm.mapped(addr, len) ? 0 : ENOMEM;
+}
+
+export function sysMlock2(t: Task, a: SyscallArgs): SyscallValue {
+  if ((a.uint(2) & ~1) !== 0) return EINVAL; // MLOCK_ONFAULT only
+  return sysMlock(t, a);
+}
+
+/** mlockall(2)/munlockall(2): MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT; nothing is pinned. */
+export function sysMlockall(_t: Task, a: SyscallArgs): SyscallValue {
+  const flags = a.int(0);
+  if (flags === 0 || (flags & ~(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT)) !== 0 || flags === MCL_ONFAULT) return EINVAL;
+  return 0;
+}
+
+export const sysMunlockall = (): SyscallValue => 0;

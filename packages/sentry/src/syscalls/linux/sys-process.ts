@@ -6,15 +6,28 @@ import {
   ARCH_SET_FS,
   ARCH_SET_GS,
   EFAULT,
+  CAP_LAST_CAP,
+  CAP_SYS_ADMIN,
+  CAP_SETPCAP,
   EINVAL,
+  EPERM,
   ENAMETOOLONG,
   ESRCH,
   GRND_INSECURE,
   GRND_NONBLOCK,
   GRND_RANDOM,
   type LinuxError,
+  PR_GET_CHILD_SUBREAPER,
+  PR_GET_DUMPABLE,
+  PR_GET_KEEPCAPS,
   PR_GET_NAME,
+  PR_CAPBSET_DROP,
+  PR_CAPBSET_READ,
   PR_GET_NO_NEW_PRIVS,
+  PR_GET_PDEATHSIG,
+  PR_SET_CHILD_SUBREAPER,
+  PR_SET_DUMPABLE,
+  PR_SET_KEEPCAPS,
   PR_SET_NAME,
   PR_SET_NO_NEW_PRIVS,
   PR_SET_PDEATHSIG,
@@ -120,6 +133,21 @@ export function sysUname(t: Task, a: SyscallArgs): SyscallValue {
   return t.mm.copyOut(a.pointer(0), buf) ?? 0;
 }
 
+/** sethostname(2) and setdomainname(2): CAP_SYS_ADMIN; at most 64 bytes. */
+function setUtsName(t: Task, a: SyscallArgs, field: "hostname" | "domainname"): SyscallValue {
+  const len = a.int(1);
+  if (len < 0 || len > 64) return EINVAL;
+  if (!t.creds.hasCapability(CAP_SYS_ADMIN)) return EPERM;
+  const b = t.mm.copyIn(a.pointer(0), len);
+  if (isLinuxError(b)) return EFAULT;
+  const nul = b.indexOf(0);
+  t.kernel.uts[field] = Buffer.from(nul < 0 ? b : b.subarray(0, nul)).toString("latin1");
+  return 0;
+}
+
+export const sysSethostname = (t: Task, a: SyscallArgs): SyscallValue => setUtsName(t, a, "hostname");
+export const sysSetdomainname = (t: Task, a: SyscallArgs): SyscallValue => setUtsName(t, a, "domainname");
+
 /** prctl(2): the options programs use at start; others are EINVAL as on an old kernel. */
 export function sysPrctl(t: Task, a: SyscallArgs): SyscallValue {
   switch (a.int(0)) {
@@ -136,8 +164,43 @@ export function sysPrctl(t: Task, a: SyscallArgs): SyscallValue {
       b.set(Buffer.from(t.name, "latin1").subarray(0, 15));
       return t.mm.copyOut(a.pointer(1), b) ?? 0;
     }
-    case PR_SET_PDEATHSIG:
-      return a.int(1) >= 0 && a.int(1) <= 64 ? 0 : EINVAL;
+    case PR_SET_PDEATHSIG: {
+      const sig = a.ulong(1);
+      if (sig > 64n) return EINVAL;
+      t.pdeathSignal = Number(sig);
+      return 0;
+    }
+    case PR_GET_PDEATHSIG:
+      return writeInt(t, a.pointer(1), t.pdeathSignal);
+    case PR_SET_CHILD_SUBREAPER:
+      t.tg.childSubreaper = a.ulong(1) !== 0n;
+      return 0;
+    case PR_GET_CHILD_SUBREAPER:
+      return writeInt(t, a.pointer(1), t.tg.childSubreaper ? 1 : 0);
+    case PR_SET_DUMPABLE:
+      if (a.ulong(1) > 1n) return EINVAL;
+      t.tg.dumpable = a.ulong(1) === 1n;
+      return 0;
+    case PR_GET_DUMPABLE:
+      return t.tg.dumpable ? 1 : 0;
+    case PR_SET_KEEPCAPS:
+      if (a.ulong(1) > 1n) return EINVAL;
+      t.keepCaps = a.ulong(1) === 1n;
+      return 0;
+    case PR_GET_KEEPCAPS:
+      return t.keepCaps ? 1 : 0;
+    case PR_CAPBSET_READ: {
+      const cap = a.ulong(1);
+      if (cap > BigInt(CAP_LAST_CAP)) return EINVAL;
+      return (t.creds.bounding >> cap) & 1n ? 1 : 0;
+    }
+    case PR_CAPBSET_DROP: {
+      const cap = a.ulong(1);
+      if (cap > BigInt(CAP_LAST_CAP)) return EINVAL;
+      if (!t.creds.hasCapability(CAP_SETPCAP)) return EPERM;
+      t.creds = t.creds.with({ bounding: t.creds.bounding & ~(1n << cap) });
+      return 0;
+    }
     case PR_SET_NO_NEW_PRIVS:
       return a.ulong(1) === 1n ? 0 : EINVAL;
     case PR_GET_NO_NEW_PRIVS:
@@ -145,6 +208,12 @@ export function sysPrctl(t: Task, a: SyscallArgs): SyscallValue {
     default:
       return EINVAL;
   }
+}
+
+function writeInt(t: Task, addr: bigint, v: number): SyscallValue {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setInt32(0, v, true);
+  return t.mm.copyOut(addr, b) ?? 0;
 }
 
 /** getrandom(2). */

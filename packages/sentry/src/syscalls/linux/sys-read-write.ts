@@ -1,5 +1,7 @@
 /** read, write, readv, writev, pread64, pwrite64, close. */
-import { EBADF, EFAULT, EINVAL, type LinuxError, isLinuxError } from "@runsc-ts/abi";
+import { EBADF, EFAULT, EINVAL, EPIPE, type LinuxError, SIGPIPE, SI_USER, isLinuxError } from "@runsc-ts/abi";
+import { killInfo } from "../../kernel/signals.js";
+import { sendSignal } from "../../kernel/task-signals.js";
 import type { Task } from "../../kernel/task.js";
 import type { FileDescription } from "../../vfs/file-description.js";
 import type { SyscallArgs } from "../args.js";
@@ -57,11 +59,20 @@ export async function sysRead(t: Task, a: SyscallArgs): Promise<SyscallValue> {
   return readInto(t, file, a.pointer(1), a.sizeT(2));
 }
 
+/**
+ * A write that found no reader (a pipe or socket) fails with EPIPE and raises SIGPIPE, whose
+ * default action ends the writer (how `yes | head -1` stops).
+ */
+export function raiseSigpipe(t: Task, r: SyscallValue): SyscallValue {
+  if (r === EPIPE) sendSignal(t, killInfo(SIGPIPE, t.tg.tgid, t.creds.uid, SI_USER));
+  return r;
+}
+
 /** write(2). */
 export async function sysWrite(t: Task, a: SyscallArgs): Promise<SyscallValue> {
   const file = fileOf(t, a.int(0));
   if (isLinuxError(file)) return file;
-  return writeFrom(t, file, a.pointer(1), a.sizeT(2));
+  return raiseSigpipe(t, await writeFrom(t, file, a.pointer(1), a.sizeT(2)));
 }
 
 /** pread64(2). */
@@ -129,7 +140,7 @@ async function readvWritev(t: Task, a: SyscallArgs, write: boolean): Promise<Sys
 }
 
 export const sysReadv = (t: Task, a: SyscallArgs): Promise<SyscallValue> => readvWritev(t, a, false);
-export const sysWritev = (t: Task, a: SyscallArgs): Promise<SyscallValue> => readvWritev(t, a, true);
+export const sysWritev = async (t: Task, a: SyscallArgs): Promise<SyscallValue> => raiseSigpipe(t, await readvWritev(t, a, true));
 
 /** close(2). */
 export function sysClose(t: Task, a: SyscallArgs): SyscallValue {

@@ -36,9 +36,9 @@ export function clockNow(t: Task, clock: number): bigint | LinuxError {
     case CLOCK_BOOTTIME:
       return process.hrtime.bigint() - t.kernel.bootTime;
     case CLOCK_PROCESS_CPUTIME_ID:
+      return t.tg.usage().runtime;
     case CLOCK_THREAD_CPUTIME_ID:
-      // CPU time of the sandbox: the sentry's own, until per-task accounting exists.
-      return BigInt(Math.round(process.cpuUsage().user * 1000));
+      return t.context.cpuUsage().runtime;
     default:
       return EINVAL;
   }
