@@ -18,8 +18,11 @@
  * (TSO4/TSO6). Linux then hands over up to 64 KiB of a TCP stream as one segment (one read, one
  * trip through the stack, one ACK per two of them) instead of ~45; the endpoint completes the
  * partial checksum (virtio's NEEDS_CSUM: the field holds the pseudo-header sum) so the layers
- * above see an ordinary, fully checksummed packet and verify it as usual. Outbound frames get a
- * zero header (no offload asked), gathered in front by writev without a copy.
+ * above see an ordinary, fully checksummed packet and verify it as usual. The endpoint also
+ * advertises `gsoMaxBytes`: TCP may hand it one large segment (a GSO burst) with its checksum
+ * left partial, which goes out behind a TSO header for the kernel to cut into MSS-sized
+ * segments. Other outbound frames get a zero header (no offload asked). Headers are gathered in
+ * front of the frame by writev, without a copy.
  *
  * Ownership: the endpoint owns the descriptor given to it and closes it in `close()`.
  */
