@@ -17,6 +17,11 @@ export interface NicAddress {
 
 export class Nic implements LinkDispatcher {
   readonly addresses: NicAddress[] = [];
+  /**
+   * Everything arriving here was sent by this stack (the loopback NIC of setLocalDelivery), so
+   * transports skip checksum work for it, as Linux does on lo (CHECKSUM_UNNECESSARY).
+   */
+  trustedLoopback = false;
   readonly arp: ArpResolver | undefined;
   readonly ndp: NdpResolver | undefined;
 

@@ -7,6 +7,8 @@ import { LoopbackEndpoint } from "../link/loopback.js";
 import { Prng } from "../random.js";
 import { isNetError as isErr } from "../errors.js";
 import { pattern } from "../test-util.js";
+import { IPv4View } from "../header/ipv4.js";
+import { TcpView } from "../header/tcp.js";
 import { TransportDemuxer } from "./demux.js";
 import { EPHEMERAL_FIRST, EPHEMERAL_LAST, PortManager } from "./ports.js";
 import { RouteTable } from "./route.js";
@@ -222,5 +224,45 @@ describe("local delivery through the loopback NIC", () => {
       a.close();
       b.close();
     }
+  });
+
+  it("carries TCP through lo with partial checksums that nothing verifies, and still checks every other NIC", () => {
+    const clock = new ManualClock();
+    const lo = new LoopbackEndpoint(clock);
+    const frames: Uint8Array[] = [];
+    const recording = { mtu: lo.mtu, headerKind: lo.headerKind, linkAddress: lo.linkAddress, attach: lo.attach.bind(lo), writePackets: (f: readonly Uint8Array[]) => (frames.push(...f), lo.writePackets(f)) };
+    const s = new Stack({ clock });
+    s.createNic(1, recording);
+    s.addAddress(1, ip("127.0.0.1"), 8);
+    expect(s.setLocalDelivery(1)).toBeUndefined();
+    const l = s.newTcpEndpoint();
+    l.bind({ port: 7 });
+    l.listen(1);
+    const c = s.newTcpEndpoint();
+    c.connect({ address: ip("127.0.0.1"), port: 7 });
+    clock.advance(1);
+    const srv = l.accept() as TcpEndpoint;
+    expect(isErr(srv)).toBe(false);
+    const data = pattern(300_000, 4);
+    let sent = 0;
+    let got = 0;
+    for (let i = 0; i < 1000 && got < data.length; i++) {
+      if (sent < data.length) {
+        const n = c.write(data.subarray(sent));
+        if (!isErr(n)) sent += n;
+      }
+      for (let r = srv.read(); !isErr(r) && r.length > 0; r = srv.read()) got += r.length;
+      clock.advance(1);
+    }
+    expect(got).toBe(data.length);
+    expect(s.stats.tcp.badChecksum).toBe(0);
+    const seg = TcpView.parse(IPv4View.parse(frames[frames.length - 1] as Uint8Array)?.payload ?? new Uint8Array(0)) as TcpView;
+    expect(seg.checksumValid(ip("127.0.0.1"), ip("127.0.0.1"))).toBe(false); // left partial
+    // The same segment arriving on an ordinary NIC is checked, and dropped.
+    const eth = new ChannelEndpoint();
+    s.createNic(2, eth);
+    s.addAddress(2, ip("10.0.0.1"), 24);
+    eth.inject(frames[frames.length - 1] as Uint8Array);
+    expect(s.stats.tcp.badChecksum).toBe(1);
   });
 });

@@ -124,12 +124,15 @@ export class Stack {
   /**
    * Sends packets addressed to this stack itself out through NIC `id`'s link (a loopback link),
    * as Linux sends them through lo: they show on that NIC's counters and sniffer. The link must
-   * deliver what it is given back to the same NIC, deferred (LoopbackEndpoint does).
+   * deliver what it is given back to the same NIC, deferred (LoopbackEndpoint does), and
+   * nothing else: TCP leaves checksums on that path partial and does not verify them there.
    */
   setLocalDelivery(id: number): NetError | undefined {
     const nic = this.nics.get(id);
     if (nic === undefined) return ErrUnknownNicId;
     if (nic.link.headerKind !== "none") return ErrInvalidArgument;
+    if (this.localDelivery !== undefined) this.localDelivery.trustedLoopback = false;
+    nic.trustedLoopback = true;
     this.localDelivery = nic;
     return undefined;
   }
