@@ -13,19 +13,31 @@ import { type NetstackProcess, spawnNetstack } from "./harness.js";
 
 let proc: NetstackProcess | undefined;
 
-afterEach(async () => {
+let logs: string[] = [];
+
+afterEach(async (ctx) => {
   if (proc !== undefined) {
     proc.child.kill("SIGKILL");
     await proc.exited;
   }
   proc = undefined;
+  // The netstack's own log helps only when a test failed.
+  if (ctx.task.result?.state !== "fail") for (const f of logs) fs.rmSync(f, { force: true });
+  logs = [];
 });
+
+/** spawnNetstack, with its log file removed after a passing test. */
+function start(...args: Parameters<typeof spawnNetstack>): NetstackProcess {
+  const p = spawnNetstack(...args);
+  logs.push(p.logFile);
+  return p;
+}
 
 const sha = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
 
 describe("runsc-ts netstack over a socket pair", () => {
   it("serves a TCP echo over loopback with readiness callbacks, then exits 0 when the sandbox hangs up", async () => {
-    proc = spawnNetstack();
+    proc = start();
     const ifs = (await proc.stack.interfaces().promise()).interfaces;
     expect(ifs.length).toBe(1);
     expect(ifs.get(0).name).toBe("lo");
@@ -58,7 +70,7 @@ describe("runsc-ts netstack over a socket pair", () => {
 
   it("moves UDP datagrams between two sockets, recording lo in the --log-packets file", async () => {
     const pcap = path.join(os.tmpdir(), `netstack-lo-${process.pid}.pcap`);
-    proc = spawnNetstack(["--log-packets", pcap]);
+    proc = start(["--log-packets", pcap]);
     const a = await RemoteSocket.open(proc.stack, AF_INET, SOCK_DGRAM);
     const b = await RemoteSocket.open(proc.stack, AF_INET, SOCK_DGRAM);
     await b.bind({ address: "127.0.0.1", port: 5353 });
@@ -81,7 +93,7 @@ describe("runsc-ts netstack over a socket pair", () => {
   });
 
   it("answers a call with bad arguments with errno and keeps serving", async () => {
-    proc = spawnNetstack();
+    proc = start();
     const s = await RemoteSocket.open(proc.stack, AF_INET, SOCK_STREAM);
     const r = await s.endpoint.bind((p) => {
       const a = p._initAddr();
@@ -98,7 +110,7 @@ describe("runsc-ts netstack over a socket pair", () => {
     ["a 4 GiB length prefix", Buffer.from([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 1, 2, 3, 4])],
     ["a truncated frame and a hang-up", Buffer.from([64, 0, 0, 0, 0, 0, 0, 0, 1, 2])],
   ])("survives %s: the connection is refused, the process exits 0 without a crash", async (_what, bytes) => {
-    proc = spawnNetstack();
+    proc = start();
     // The process is up and serving.
     await RemoteSocket.open(proc.stack, AF_INET, SOCK_STREAM);
     native.sendmsg(proc.fd, [bytes], []);
@@ -119,7 +131,7 @@ describe("runsc-ts netstack over a socket pair", () => {
   it("refuses a --tap-fd that is not a TAP device with one line and exit 1", async () => {
     const fd = fs.openSync("/dev/null", "r");
     try {
-      proc = spawnNetstack([], fd);
+      proc = start([], fd);
       const exit = await proc.exited;
       proc = undefined;
       expect(exit.code).toBe(1);
