@@ -15,6 +15,7 @@
         "src/ptrace.cc",
         "src/tracer_wait.cc",
         "src/tty.cc",
+        "src/tun.cc",
         "src/launch.cc",
         "src/seccomp.cc"
       ],

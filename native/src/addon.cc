@@ -17,6 +17,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   runsc::InitPtrace(env, exports);
   runsc::InitTracerWait(env, exports);
   runsc::InitTty(env, exports);
+  runsc::InitTun(env, exports);
   runsc::InitLaunch(env, exports);
   runsc::InitSeccomp(env, exports);
   return exports;

@@ -48,6 +48,10 @@ void InitTracerWait(Napi::Env env, Napi::Object exports);
 // ttyIoctl: vetted terminal ioctls on host FDs (tty.cc).
 void InitTty(Napi::Env env, Napi::Object exports);
 
+// tunOpen (TUNSETIFF), tunGetFlags, tunSetOffload, readPackets, writePackets and the IFF_*/TUN_F_*
+// constants (tun.cc).
+void InitTun(Napi::Env env, Napi::Object exports);
+
 // forkPivotHelper, execve, waitpid: starting a process confined in every thread (launch.cc).
 void InitLaunch(Napi::Env env, Napi::Object exports);
 

@@ -85,6 +85,9 @@ export const translationUnits = {
   // userspace. x86's kernel-internal asm/signal.h uses the same value; x86's UAPI asm/signal.h
   // leaves it to the libc.
   genericSignal: { defines: [], includes: ["asm-generic/signal.h"] },
+  // Interface headers: <linux/if.h> pulls in the libc's <sys/socket.h>, which clashes with the
+  // kernel translation unit's own struct definitions, so they get a unit of their own.
+  netif: { defines: [], includes: ["linux/if.h", "linux/if_arp.h", "linux/if_addr.h", "linux/rtnetlink.h"] },
   // glibc's <errno.h> includes <linux/errno.h> and adds ENOTSUP; strerror() gives the messages.
   errno: { defines: [], includes: ["errno.h", "string.h"] },
   // Definitions the UAPI headers do not export to userspace.
@@ -415,6 +418,17 @@ export const constantGroups = [
       ["linux/netlink.h", /^(NETLINK_|NLM_F_|NLMSG_)/],
       ["linux/sockios.h", /^SIOC/],
       ["asm-generic/sockios.h", /^SIOC/],
+    ],
+  },
+  {
+    out: "net",
+    title: "Network interfaces, addresses and routes (netstack.capnp's NetInterface, InterfaceAddr, Route)",
+    tu: "netif",
+    scan: [
+      ["linux/if.h", /^IFF_/],
+      ["linux/if_arp.h", /^ARPHRD_/],
+      ["linux/if_addr.h", /^IFA_F_/],
+      ["linux/rtnetlink.h", /^(RT_SCOPE_|RT_TABLE_)/],
     ],
   },
 

@@ -232,6 +232,14 @@ export class LinkAddress {
     return this.key === other.key;
   }
 
+  /** Whether the 6 bytes at `offset` in `b` are this address (no allocation: per-frame path). */
+  equalsBytes(b: Uint8Array, offset = 0): boolean {
+    if (b.length < offset + 6) return false;
+    const r = this.raw;
+    for (let i = 0; i < 6; i++) if (b[offset + i] !== r[i]) return false;
+    return true;
+  }
+
   toString(): string {
     return this.key;
   }

@@ -1,8 +1,9 @@
 /**
  * The netstack's own error space. Normal failures are returned as values, never thrown:
  * a function that can fail returns `T | NetError`, and callers compare with `===` against
- * the frozen singletons below. Translation to Linux errno happens once, in the sentry's
- * socket layer (one table keyed by these singletons). A thrown exception is a netstack bug.
+ * the frozen singletons below. Translation to Linux errno happens once, at the RPC boundary
+ * (service/errno.ts: one table keyed by these singletons; netstack.capnp carries errno as data).
+ * A thrown exception is a netstack bug.
  */
 export class NetError {
   private constructor(

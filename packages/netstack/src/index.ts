@@ -41,3 +41,19 @@ export { TcpState } from "./transport/tcp/state.js";
 export { Reno, type CongestionControl } from "./transport/tcp/congestion.js";
 export { Cubic } from "./transport/tcp/cubic.js";
 export { SackScoreboard } from "./transport/tcp/sack-scoreboard.js";
+
+// The netstack process: host clock, RPC service (netstack.capnp), errno at the boundary.
+export { HostClock } from "./service/host-clock.js";
+export { NetstackServer, type InterfaceInfo, type InterfaceCounters, type NetstackServerOptions } from "./service/server.js";
+export { EndpointImpl } from "./service/endpoint.js";
+export { errnoOf } from "./service/errno.js";
+export {
+  NetstackConfigError,
+  createHostStack,
+  randomMac,
+  serveNetstack,
+  type HostStack,
+  type NetstackLogger,
+  type ServeNetstackOptions,
+} from "./service/serve.js";
+export { RemoteSocket, SocketError, type SocketAddress } from "./service/client.js";

@@ -60,6 +60,15 @@ export interface NativeConstants {
   readonly POLL_READABLE: number;
   readonly POLL_WRITABLE: number;
   readonly POLL_DISCONNECT: number;
+  /** tunOpen flags (linux/if_tun.h). */
+  readonly IFF_TUN: number;
+  readonly IFF_TAP: number;
+  readonly IFF_NO_PI: number;
+  readonly IFF_VNET_HDR: number;
+  /** tunSetOffload flags (linux/if_tun.h). */
+  readonly TUN_F_CSUM: number;
+  readonly TUN_F_TSO4: number;
+  readonly TUN_F_TSO6: number;
 }
 
 /**
@@ -259,6 +268,32 @@ export interface NativeAddon extends PtraceAddon {
   seccompProbe(program: Uint8Array, flags: number, calls: readonly SeccompProbeCall[]): SeccompProbeResult;
 
   readonly FdWatcher: FdWatcherConstructor;
+
+  // ---- TUN/TAP and packet I/O (native/src/tun.cc), for the netstack's TAP link.
+
+  /**
+   * Opens /dev/net/tun and attaches it with TUNSETIFF to device `name` (created if missing, which
+   * needs CAP_NET_ADMIN; "" or "tap%d" lets the kernel number it). `flags`: exactly one of
+   * IFF_TUN/IFF_TAP, usually with IFF_NO_PI. Returns the descriptor (non-blocking,
+   * close-on-exec; the caller owns it) and the device's name. A device that nothing else holds
+   * disappears when the descriptor closes.
+   */
+  tunOpen(name: string, flags: number): [number, string];
+  /**
+   * Reads up to `lengths.length` packets from a packet-oriented descriptor (TAP, TUN, datagram
+   * socket): packet i at `buf[i * stride]`, its length in `lengths[i]`. Returns how many were
+   * read, 0 if none was waiting. A first packet of length 0 means end of file.
+   */
+  readPackets(fd: number, buf: Uint8Array, stride: number, lengths: Int32Array): number;
+  /**
+   * Writes `packets` one write(2) each (a writev of `prefix` + packet when given: a TAP's
+   * virtio_net_hdr), in order; returns how many went (fewer if it would block).
+   */
+  writePackets(fd: number, packets: readonly Uint8Array[], prefix?: Uint8Array): number;
+  /** TUNGETIFF: the IFF_* flags of the device `fd` is attached to. */
+  tunGetFlags(fd: number): number;
+  /** TUNSETOFFLOAD: TUN_F_* offloads this descriptor's reader accepts (IFF_VNET_HDR devices). */
+  tunSetOffload(fd: number, flags: number): void;
 }
 
 /** One system call for `seccompProbe`. */

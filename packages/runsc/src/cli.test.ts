@@ -234,8 +234,13 @@ describe("numeric FD flags", () => {
   it("parses and checks netstack's NIC flags", async () => {
     const run = await cli(["netstack", "--fd", "3", "--tap-fd", "4", "--addr", "10.0.0.2/24", "--gw", "10.0.0.1"], { intercept: true });
     expect(run.args).toEqual({
-      fd: 3, tapFd: 4, address: { address: "10.0.0.2", family: 4, prefixLength: 24 }, gateway: "10.0.0.1", logPackets: undefined,
+      fd: 3, tapFd: 4, tap: undefined, address: { address: "10.0.0.2", family: 4, prefixLength: 24 }, gateway: "10.0.0.1", logPackets: undefined,
     });
+    expect((await cli(["netstack", "--fd", "3", "--tap", "tap0", "--addr", "10.0.0.2/24"], { intercept: true })).args).toMatchObject({ tap: "tap0", tapFd: undefined });
+    expect(oneErrorLine(await cli(["netstack", "--fd", "3", "--tap", "tap0", "--tap-fd", "4"]))).toContain("cannot be used with option");
+    for (const bad of ["", "a/b", "x".repeat(16), "a b"]) {
+      expect(oneErrorLine(await cli(["netstack", "--fd", "3", "--tap", bad]))).toContain("is not a network interface name");
+    }
     expect(oneErrorLine(await cli(["netstack", "--fd", "3", "--tap-fd", "4", "--addr", "10.0.0.2/33"]))).toContain(
       "Expected ADDRESS/PREFIX-LENGTH",
     );
@@ -353,8 +358,9 @@ describe("other commands' arguments", () => {
 });
 
 describe("unimplemented commands", () => {
-  // gofer, do and boot are implemented (e2e/gofer and e2e/do run them as real processes).
-  it.each(SUBCOMMANDS.filter((name) => !["gofer", "do", "boot"].includes(name)))("%s exits 1 with one line", async (name) => {
+  // gofer, do, boot and netstack are implemented (e2e/gofer, e2e/do and e2e/netstack run them
+  // as real processes).
+  it.each(SUBCOMMANDS.filter((name) => !["gofer", "do", "boot", "netstack"].includes(name)))("%s exits 1 with one line", async (name) => {
     const argv = MINIMAL[name];
     if (argv === undefined) throw new Error(`no minimal command line for ${name}`);
     expect(oneErrorLine(await cli(argv))).toBe(`runsc-ts: "${name}" is not implemented yet`);

@@ -35,13 +35,18 @@ export interface EthernetFields {
   etherType: number;
 }
 
-/** Builds a frame: a 14-byte header followed by a copy of `payload`. */
-export function buildEthernet(f: EthernetFields, payload: Uint8Array): Uint8Array {
-  const out = new Uint8Array(ETHERNET_HEADER_SIZE + payload.length);
+/** Writes the 14-byte header into `out` at offset 0. */
+export function encodeEthernetHeader(out: Uint8Array, f: EthernetFields): void {
   f.destination.writeTo(out, 0);
   f.source.writeTo(out, 6);
   out[12] = f.etherType >> 8;
   out[13] = f.etherType & 0xff;
+}
+
+/** Builds a frame: a 14-byte header followed by a copy of `payload`. */
+export function buildEthernet(f: EthernetFields, payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(ETHERNET_HEADER_SIZE + payload.length);
+  encodeEthernetHeader(out, f);
   out.set(payload, ETHERNET_HEADER_SIZE);
   return out;
 }

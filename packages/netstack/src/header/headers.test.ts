@@ -189,3 +189,15 @@ describe("addresses", () => {
     expect(A.subnetBroadcast(24).key).toBe("192.168.1.255");
   });
 });
+
+describe("LinkAddress.equalsBytes", () => {
+  it("compares six bytes in place, at an offset, and refuses short buffers", () => {
+    const mac = LinkAddress.parse("02:00:5e:10:20:30") as LinkAddress;
+    const frame = Uint8Array.of(9, 2, 0, 0x5e, 0x10, 0x20, 0x30, 7);
+    expect(mac.equalsBytes(frame, 1)).toBe(true);
+    expect(mac.equalsBytes(frame, 0)).toBe(false);
+    expect(mac.equalsBytes(frame, 3)).toBe(false); // runs past the end
+    expect(mac.equalsBytes(new Uint8Array(0))).toBe(false);
+    expect(LinkAddress.broadcast.equalsBytes(new Uint8Array(6).fill(0xff))).toBe(true);
+  });
+});

@@ -57,20 +57,26 @@ export interface IPv6Fields {
   destination: IPAddress;
 }
 
-export function buildIPv6(f: IPv6Fields, payload: Uint8Array): Uint8Array {
-  const out = new Uint8Array(IPV6_HEADER_SIZE + payload.length);
+/** Writes the fixed header for `payloadLength` bytes into `out` at offset 0. */
+export function encodeIPv6Header(out: Uint8Array, f: IPv6Fields, payloadLength: number): void {
   const tc = f.trafficClass ?? 0;
   const fl = f.flowLabel ?? 0;
   out[0] = 0x60 | (tc >> 4);
   out[1] = ((tc & 0x0f) << 4) | ((fl >> 16) & 0x0f);
   out[2] = (fl >> 8) & 0xff;
   out[3] = fl & 0xff;
-  out[4] = payload.length >> 8;
-  out[5] = payload.length & 0xff;
+  out[4] = payloadLength >> 8;
+  out[5] = payloadLength & 0xff;
   out[6] = f.nextHeader;
   out[7] = f.hopLimit;
   f.source.writeTo(out, 8);
   f.destination.writeTo(out, 24);
+}
+
+/** Builds a packet: the fixed header plus a copy of `payload`. */
+export function buildIPv6(f: IPv6Fields, payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(IPV6_HEADER_SIZE + payload.length);
+  encodeIPv6Header(out, f, payload.length);
   out.set(payload, IPV6_HEADER_SIZE);
   return out;
 }

@@ -8,7 +8,7 @@
  * unsigned 32-bit numbers here; compare them only through `seqnum`.
  */
 import type { IPAddress } from "../address.js";
-import { checksumAdd, checksumFinish, checksumVerifies, pseudoHeaderSum } from "./checksum.js";
+import { checksumAdd, checksumFinish, checksumFold, checksumVerifies, pseudoHeaderSum } from "./checksum.js";
 import { IP_PROTOCOL_TCP } from "./ipv4.js";
 
 export const TCP_MIN_HEADER_SIZE = 20;
@@ -236,11 +236,16 @@ export interface TcpFields {
   options?: Uint8Array;
 }
 
-/** Builds a segment with its checksum over the pseudo-header. */
-export function buildTcp(f: TcpFields, payload: Uint8Array, src: IPAddress, dst: IPAddress): Uint8Array {
+/**
+ * Builds a segment with its checksum over the pseudo-header. With `headroom`, the segment is a
+ * view that many bytes into a fresh buffer, so the network layer can put its header in front
+ * without copying (SendOptions.headroom). With `partialChecksum` the checksum field holds only
+ * the folded pseudo-header sum, for a device that finishes it (checksum offload, GSO).
+ */
+export function buildTcp(f: TcpFields, payload: Uint8Array, src: IPAddress, dst: IPAddress, headroom = 0, partialChecksum = false): Uint8Array {
   const opts = f.options ?? new Uint8Array(0);
   const hlen = TCP_MIN_HEADER_SIZE + opts.length;
-  const out = new Uint8Array(hlen + payload.length);
+  const out = new Uint8Array(headroom + hlen + payload.length).subarray(headroom);
   out[0] = f.sourcePort >> 8;
   out[1] = f.sourcePort & 0xff;
   out[2] = f.destinationPort >> 8;
@@ -255,7 +260,8 @@ export function buildTcp(f: TcpFields, payload: Uint8Array, src: IPAddress, dst:
   out[19] = (f.urgentPointer ?? 0) & 0xff;
   out.set(opts, TCP_MIN_HEADER_SIZE);
   out.set(payload, hlen);
-  const c = checksumFinish(checksumAdd(pseudoHeaderSum(src, dst, IP_PROTOCOL_TCP, out.length), out));
+  const pseudo = pseudoHeaderSum(src, dst, IP_PROTOCOL_TCP, out.length);
+  const c = partialChecksum ? checksumFold(pseudo) : checksumFinish(checksumAdd(pseudo, out));
   out[16] = c >> 8;
   out[17] = c & 0xff;
   return out;

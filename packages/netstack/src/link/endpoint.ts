@@ -19,14 +19,35 @@ export interface LinkDispatcher {
   deliverFrame(frame: Uint8Array): void;
 }
 
+/**
+ * A frame that carries one large TCP segment for the link (or the kernel behind it) to cut
+ * into `mss`-sized ones: generic segmentation offload. Only links that advertise
+ * `gsoMaxBytes` are given such frames.
+ */
+export interface GsoInfo {
+  readonly ipVersion: 4 | 6;
+  /** Payload bytes per segment once cut. */
+  readonly mss: number;
+  /** Bytes of the IP header (the TCP header follows it). */
+  readonly ipHeaderLength: number;
+}
+
 export interface LinkEndpoint {
   /** Largest network-layer packet the link carries (excluding any link header). */
   readonly mtu: number;
+  /**
+   * Largest TCP payload one GSO frame may carry; absent or 0 when the link cannot take them.
+   * Wrappers (sniffer, impairment) do not pass it on, so they never see GSO frames.
+   */
+  readonly gsoMaxBytes?: number;
   readonly headerKind: LinkHeaderKind;
   /** The link's own address, for Ethernet links. */
   readonly linkAddress: LinkAddress | undefined;
   /** Sets (or with undefined, clears) the receiver of inbound frames. */
   attach(dispatcher: LinkDispatcher | undefined): void;
-  /** Queues frames for transmission; returns how many were accepted, or an error. */
-  writePackets(frames: readonly Uint8Array[]): number | NetError;
+  /**
+   * Queues frames for transmission; returns how many were accepted, or an error. With `gso`,
+   * every frame is a GSO frame described by it (only on links with `gsoMaxBytes`).
+   */
+  writePackets(frames: readonly Uint8Array[], gso?: GsoInfo): number | NetError;
 }

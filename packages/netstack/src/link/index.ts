@@ -3,3 +3,4 @@ export * from "./channel.js";
 export * from "./loopback.js";
 export * from "./impairment.js";
 export * from "./pcap.js";
+export * from "./tap.js";

@@ -1,7 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { ManualClock } from "../clock.js";
 import { ChannelEndpoint, connectChannels } from "./channel.js";
-import { ImpairedEndpoint } from "./impairment.js";
+import { IPAddress } from "../address.js";
+import { IP_PROTOCOL_TCP, buildIPv4 } from "../header/ipv4.js";
+import { buildIPv6 } from "../header/ipv6.js";
+import { buildTcp } from "../header/tcp.js";
+import { ImpairedEndpoint, isTcpData } from "./impairment.js";
 import { LoopbackEndpoint } from "./loopback.js";
 import { LINKTYPE_RAW, PcapWriter, SnifferEndpoint } from "./pcap.js";
 
@@ -118,5 +122,60 @@ describe("pcap sniffer", () => {
     expect(r.getUint32(0, true)).toBe(1);
     expect(r.getUint32(4, true)).toBe(500000);
     expect(r.getUint32(8, true)).toBe(3);
+  });
+});
+
+describe("impairment filters and the bottleneck", () => {
+  const src = IPAddress.v4(10, 0, 0, 1);
+  const dst = IPAddress.v4(10, 0, 0, 2);
+  const seg = (payload: number, flags = 0x10): Uint8Array =>
+    buildTcp({ sourcePort: 1, destinationPort: 2, seq: 1, ack: 1, flags, window: 100 }, new Uint8Array(payload), src, dst);
+  const v4 = (payload: Uint8Array, protocol = IP_PROTOCOL_TCP): Uint8Array => buildIPv4({ id: 1, ttl: 64, protocol, source: src, destination: dst }, payload);
+
+  it("tells TCP data segments from ACKs, other protocols and garbage", () => {
+    expect(isTcpData(v4(seg(100)))).toBe(true);
+    expect(isTcpData(v4(seg(0)))).toBe(false);
+    expect(isTcpData(v4(seg(100), 17))).toBe(false);
+    const six = buildIPv6({ nextHeader: IP_PROTOCOL_TCP, hopLimit: 64, source: IPAddress.parse("fd00::1") as IPAddress, destination: IPAddress.parse("fd00::2") as IPAddress }, seg(10));
+    expect(isTcpData(six)).toBe(true);
+    const eth = new Uint8Array(14 + 60);
+    eth[12] = 0x08;
+    eth.set(v4(seg(20)).subarray(0, 60), 14);
+    expect(isTcpData(eth, "ethernet")).toBe(true);
+    expect(isTcpData(eth.subarray(0, 10), "ethernet")).toBe(false);
+    // Malformed: truncated headers, a lying length, a data offset past the end, random bytes.
+    const p = v4(seg(100));
+    expect(isTcpData(p.subarray(0, 19))).toBe(false);
+    expect(isTcpData(p.subarray(0, 30))).toBe(false);
+    const badOffset = p.slice();
+    badOffset[20 + 12] = 0xf0;
+    expect(isTcpData(badOffset.subarray(0, 20 + 40))).toBe(false);
+    expect(isTcpData(new Uint8Array(0))).toBe(false);
+    for (let i = 0; i < 1000; i++) isTcpData(Uint8Array.from({ length: i % 80 }, (_, j) => (i * 31 + j * 7) & 0xff));
+  });
+
+  it("applies loss only to frames the filter picks", () => {
+    const clock = new ManualClock();
+    const inner = new ChannelEndpoint();
+    const imp = new ImpairedEndpoint(inner, clock, { seed: 1, loss: 1, lossFilter: (f) => f[0] === 1 });
+    imp.writePackets([frame(1), frame(2), frame(1), frame(3)]);
+    expect(inner.drain().map((f) => f[0])).toEqual([2, 3]);
+    expect(imp.stats.dropped).toBe(2);
+  });
+
+  it("serializes frames at the bottleneck rate and drops the tail of a full queue", () => {
+    const clock = new ManualClock();
+    const inner = new ChannelEndpoint();
+    const imp = new ImpairedEndpoint(inner, clock, { seed: 1, rateBytesPerMs: 100, queueBytes: 250, delayMs: 1 });
+    imp.writePackets([new Uint8Array(100), new Uint8Array(100), new Uint8Array(100)]);
+    expect(imp.stats.queueDrops).toBe(1); // 100 + 100 queued; the third would exceed 250
+    clock.advance(1.5);
+    expect(inner.queued).toBe(0); // first departs at 1 ms, arrives 1 ms later
+    clock.advance(0.5);
+    expect(inner.drain().length).toBe(1);
+    clock.advance(1);
+    expect(inner.drain().length).toBe(1);
+    imp.writePackets([new Uint8Array(100)]); // the queue has drained: accepted
+    expect(imp.stats.queueDrops).toBe(1);
   });
 });

@@ -1,12 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { IPAddress } from "../address.js";
 import { ManualClock } from "../clock.js";
-import { ErrAlreadyBound, ErrBadAddress, ErrDuplicateAddress, ErrDuplicateNicId, ErrNoRoute, ErrPortInUse, ErrUnknownNicId, isNetError } from "../errors.js";
+import { ErrAlreadyBound, ErrBadAddress, ErrDuplicateAddress, ErrDuplicateNicId, ErrInvalidArgument, ErrNoRoute, ErrPortInUse, ErrUnknownNicId, isNetError } from "../errors.js";
 import { ChannelEndpoint } from "../link/channel.js";
 import { LoopbackEndpoint } from "../link/loopback.js";
 import { Prng } from "../random.js";
 import { isNetError as isErr } from "../errors.js";
 import { pattern } from "../test-util.js";
+import { IPv4View } from "../header/ipv4.js";
+import { TcpView } from "../header/tcp.js";
 import { TransportDemuxer } from "./demux.js";
 import { EPHEMERAL_FIRST, EPHEMERAL_LAST, PortManager } from "./ports.js";
 import { RouteTable } from "./route.js";
@@ -189,5 +191,78 @@ describe("loopback subnet", () => {
     const d = rx.recvFrom() as Datagram;
     expect(d.to.key).toBe("127.1.2.3");
     expect(d.from.address.key).toBe("127.1.2.3");
+  });
+});
+
+describe("local delivery through the loopback NIC", () => {
+  it("sends packets to the stack's own addresses, on any NIC, out through lo's link", () => {
+    const clock = new ManualClock();
+    const lo = new LoopbackEndpoint(clock);
+    let loFrames = 0;
+    const counted = { mtu: lo.mtu, headerKind: lo.headerKind, linkAddress: lo.linkAddress, attach: lo.attach.bind(lo), writePackets: (f: readonly Uint8Array[]) => ((loFrames += f.length), lo.writePackets(f)) };
+    const eth = new ChannelEndpoint({ headerKind: "ethernet" });
+    const s = new Stack({ clock });
+    s.createNic(1, counted);
+    s.createNic(2, new ChannelEndpoint());
+    s.addAddress(1, ip("127.0.0.1"), 8);
+    s.addAddress(2, ip("10.0.0.1"), 24);
+    expect(s.setLocalDelivery(9)).toBe(ErrUnknownNicId);
+    s.createNic(3, eth);
+    expect(s.setLocalDelivery(3)).toBe(ErrInvalidArgument);
+    expect(s.setLocalDelivery(1)).toBeUndefined();
+    for (const to of ["127.0.0.1", "10.0.0.1", "127.1.2.3"]) {
+      const a = s.newUdpEndpoint("ipv4");
+      const b = s.newUdpEndpoint("ipv4");
+      expect(b.bind({ port: 53 })).toBeUndefined();
+      const before = loFrames;
+      expect(a.sendTo(new Uint8Array([1, 2]), { address: ip(to), port: 53 })).toBe(2);
+      clock.runDue();
+      const d = b.recvFrom() as Datagram;
+      expect(isErr(d)).toBe(false);
+      expect([...d.data]).toEqual([1, 2]);
+      expect(loFrames).toBe(before + 1);
+      a.close();
+      b.close();
+    }
+  });
+
+  it("carries TCP through lo with partial checksums that nothing verifies, and still checks every other NIC", () => {
+    const clock = new ManualClock();
+    const lo = new LoopbackEndpoint(clock);
+    const frames: Uint8Array[] = [];
+    const recording = { mtu: lo.mtu, headerKind: lo.headerKind, linkAddress: lo.linkAddress, attach: lo.attach.bind(lo), writePackets: (f: readonly Uint8Array[]) => (frames.push(...f), lo.writePackets(f)) };
+    const s = new Stack({ clock });
+    s.createNic(1, recording);
+    s.addAddress(1, ip("127.0.0.1"), 8);
+    expect(s.setLocalDelivery(1)).toBeUndefined();
+    const l = s.newTcpEndpoint();
+    l.bind({ port: 7 });
+    l.listen(1);
+    const c = s.newTcpEndpoint();
+    c.connect({ address: ip("127.0.0.1"), port: 7 });
+    clock.advance(1);
+    const srv = l.accept() as TcpEndpoint;
+    expect(isErr(srv)).toBe(false);
+    const data = pattern(300_000, 4);
+    let sent = 0;
+    let got = 0;
+    for (let i = 0; i < 1000 && got < data.length; i++) {
+      if (sent < data.length) {
+        const n = c.write(data.subarray(sent));
+        if (!isErr(n)) sent += n;
+      }
+      for (let r = srv.read(); !isErr(r) && r.length > 0; r = srv.read()) got += r.length;
+      clock.advance(1);
+    }
+    expect(got).toBe(data.length);
+    expect(s.stats.tcp.badChecksum).toBe(0);
+    const seg = TcpView.parse(IPv4View.parse(frames[frames.length - 1] as Uint8Array)?.payload ?? new Uint8Array(0)) as TcpView;
+    expect(seg.checksumValid(ip("127.0.0.1"), ip("127.0.0.1"))).toBe(false); // left partial
+    // The same segment arriving on an ordinary NIC is checked, and dropped.
+    const eth = new ChannelEndpoint();
+    s.createNic(2, eth);
+    s.addAddress(2, ip("10.0.0.1"), 24);
+    eth.inject(frames[frames.length - 1] as Uint8Array);
+    expect(s.stats.tcp.badChecksum).toBe(1);
   });
 });

@@ -11,6 +11,7 @@ import type { AddressFamily, IPAddress } from "../address.js";
 import type { Clock } from "../clock.js";
 import {
   ErrBadAddress,
+  ErrInvalidArgument,
   ErrDuplicateAddress,
   ErrDuplicateNicId,
   ErrNoRoute,
@@ -84,6 +85,11 @@ export class Stack {
   readonly icmpSockets: IcmpSockets;
   private readonly nics = new Map<number, Nic>();
   private readonly transports = new Map<number, TransportProtocol>();
+  /**
+   * Where packets to the stack's own addresses go (see setLocalDelivery); without one they are
+   * handed straight back to the network layer through the clock.
+   */
+  localDelivery: Nic | undefined;
 
   constructor(opts: StackOptions) {
     this.clock = opts.clock;
@@ -113,6 +119,22 @@ export class Stack {
 
   nic(id: number): Nic | undefined {
     return this.nics.get(id);
+  }
+
+  /**
+   * Sends packets addressed to this stack itself out through NIC `id`'s link (a loopback link),
+   * as Linux sends them through lo: they show on that NIC's counters and sniffer. The link must
+   * deliver what it is given back to the same NIC, deferred (LoopbackEndpoint does), and
+   * nothing else: TCP leaves checksums on that path partial and does not verify them there.
+   */
+  setLocalDelivery(id: number): NetError | undefined {
+    const nic = this.nics.get(id);
+    if (nic === undefined) return ErrUnknownNicId;
+    if (nic.link.headerKind !== "none") return ErrInvalidArgument;
+    if (this.localDelivery !== undefined) this.localDelivery.trustedLoopback = false;
+    nic.trustedLoopback = true;
+    this.localDelivery = nic;
+    return undefined;
   }
 
   /** Assigns `address`/`prefixLen` to a NIC and adds the on-link subnet route. */

@@ -3,7 +3,9 @@ import { CliError } from "../errors.js";
 import { defineCommand } from "../command.js";
 import { type Fd, type InterfaceAddress, parseInterfaceAddress, parseIpAddress } from "../flags.js";
 import { hasKeys, isFd, isString } from "../input.js";
-import { INTERNAL_GROUP, absolute, fdOption, notImplementedAction } from "./common.js";
+import { NetstackConfigError, serveNetstack } from "@runsc-ts/netstack";
+import { isSystemError, native } from "@runsc-ts/platform";
+import { INTERNAL_GROUP, absolute, fdOption } from "./common.js";
 
 /** The sandbox's TCP/IP stack. Loopback always exists; a TAP NIC is added with `tapFd`. */
 export interface NetstackArgs {
@@ -11,6 +13,8 @@ export interface NetstackArgs {
   readonly fd: Fd;
   /** A TAP device to attach as the NIC. */
   readonly tapFd: Fd | undefined;
+  /** Developer alternative to tapFd: the name of a TAP device to open (TUNSETIFF). */
+  readonly tap: string | undefined;
   /** The NIC's address. Requires `tapFd`. */
   readonly address: InterfaceAddress | undefined;
   /** Default gateway. Requires `address` of the same family. */
@@ -26,7 +30,8 @@ export const netstack = defineCommand<NetstackArgs>({
   configure(command) {
     command
       .addOption(fdOption("--fd <fd>", "FD connected to the sandbox (taken over)").makeOptionMandatory())
-      .addOption(fdOption("--tap-fd <fd>", "FD of a TAP device to use as the NIC"))
+      .addOption(fdOption("--tap-fd <fd>", "FD of a TAP device to use as the NIC").conflicts("tap"))
+      .option("--tap <name>", "development: open TAP device NAME (created if missing; needs CAP_NET_ADMIN) as the NIC")
       .addOption(new Option("--addr <address/len>", "the NIC's address and prefix length").argParser(parseInterfaceAddress))
       .addOption(new Option("--gw <address>", "the default gateway").argParser(parseIpAddress))
       .option("--log-packets <file>", "write every packet to FILE");
@@ -35,12 +40,16 @@ export const netstack = defineCommand<NetstackArgs>({
     const args: NetstackArgs = {
       fd: input.option("fd", isFd),
       tapFd: input.optionalOption("tapFd", isFd),
+      tap: input.optionalOption("tap", isString),
       address: input.optionalOption("addr", hasKeys<InterfaceAddress>("address", "family", "prefixLength")),
       gateway: input.optionalOption("gw", isString),
       logPackets: absolute(input.optionalOption("logPackets", isString)),
     };
-    if (args.tapFd === undefined && (args.address !== undefined || args.gateway !== undefined)) {
-      throw new CliError("netstack --addr and --gw configure the NIC, which needs --tap-fd");
+    if (args.tap !== undefined && (args.tap === "" || args.tap.length >= 16 || /[/\s\0]/.test(args.tap))) {
+      throw new CliError(`netstack --tap: "${args.tap}" is not a network interface name`);
+    }
+    if (args.tapFd === undefined && args.tap === undefined && (args.address !== undefined || args.gateway !== undefined)) {
+      throw new CliError("netstack --addr and --gw configure the NIC, which needs --tap-fd (or --tap)");
     }
     if (args.gateway !== undefined && args.address === undefined) {
       throw new CliError("netstack --gw needs --addr");
@@ -53,5 +62,31 @@ export const netstack = defineCommand<NetstackArgs>({
     }
     return args;
   },
-  run: notImplementedAction,
+  // Serves netstack.capnp on --fd until the sandbox closes the connection; loopback always,
+  // eth0 over --tap-fd when given.
+  async run(ctx, args) {
+    let tapFd: number | undefined = args.tapFd;
+    if (args.tap !== undefined) {
+      try {
+        const C = native.constants;
+        [tapFd] = native.tunOpen(args.tap, C.IFF_TAP | C.IFF_NO_PI | C.IFF_VNET_HDR);
+      } catch (e) {
+        if (isSystemError(e)) throw new CliError(`netstack --tap ${args.tap}: ${e.message}`);
+        throw e;
+      }
+    }
+    try {
+      await serveNetstack({
+        fd: args.fd,
+        tapFd,
+        address: args.address,
+        gateway: args.gateway,
+        logPackets: args.logPackets,
+        log: ctx.log,
+      });
+    } catch (e) {
+      if (e instanceof NetstackConfigError) throw new CliError(`netstack: ${e.message}`);
+      throw e;
+    }
+  },
 });

@@ -3,7 +3,10 @@ import { IPAddress, LinkAddress } from "../../address.js";
 import { ManualClock } from "../../clock.js";
 import { ArpView, ARP_OP_REPLY, ARP_OP_REQUEST, buildArp } from "../../header/arp.js";
 import { buildEthernet, EthernetView, ETHERTYPE_ARP, ETHERTYPE_IPV4 } from "../../header/ethernet.js";
-import { IPv4View } from "../../header/ipv4.js";
+import { IP_PROTOCOL_TCP, IPv4View } from "../../header/ipv4.js";
+import { buildTcp } from "../../header/tcp.js";
+import { isNetError } from "../../errors.js";
+import { NETWORK_HEADROOM } from "../ipv4/ipv4.js";
 import { ChannelEndpoint } from "../../link/channel.js";
 import { Stack } from "../../stack/stack.js";
 
@@ -104,5 +107,31 @@ describe("ARP", () => {
     expect(stack.stats.link.notForUs).toBe(1);
     stack.newUdpEndpoint().sendTo(Uint8Array.of(1), { address: IPAddress.v4(10, 0, 0, 255), port: 9 });
     expect(EthernetView.parse(link.read() ?? new Uint8Array(0))?.destination.equals(LinkAddress.broadcast)).toBe(true);
+  });
+});
+
+describe("headers written in place", () => {
+  it("frames a TCP segment's packet inside the segment's own buffer, and copies a packet without headroom", () => {
+    const { link, stack } = setup();
+    stack.nic(1)?.arp?.addStatic(PEER, PEER_MAC);
+    const seg = buildTcp({ sourcePort: 1, destinationPort: 2, seq: 1, ack: 0, flags: 0x02, window: 1000 }, new Uint8Array(10), ME, PEER, NETWORK_HEADROOM);
+    const route = stack.findRoute(PEER);
+    if (isNetError(route)) throw new Error("no route");
+    expect(stack.sendIp(route, IP_PROTOCOL_TCP, seg, { headroom: true })).toBeUndefined();
+    const framed = link.read() as Uint8Array;
+    expect(framed.buffer).toBe(seg.buffer); // no copy: Ethernet + IPv4 headers in front of the segment
+    expect(framed.byteOffset).toBe(NETWORK_HEADROOM - 20 - 14);
+    const eth = EthernetView.parse(framed);
+    expect(eth?.destination.equals(PEER_MAC)).toBe(true);
+    const ip = IPv4View.parse(eth?.payload ?? new Uint8Array(0));
+    expect(ip?.checksumValid()).toBe(true);
+    expect(ip?.payload).toEqual(seg);
+    // Without the headroom promise the same segment is copied, and its buffer left alone.
+    const before = Uint8Array.from(new Uint8Array(seg.buffer));
+    expect(stack.sendIp(route, IP_PROTOCOL_TCP, seg)).toBeUndefined();
+    const copied = link.read() as Uint8Array;
+    expect(copied.byteOffset).toBe(0);
+    expect(IPv4View.parse(EthernetView.parse(copied)?.payload ?? new Uint8Array(0))?.payload).toEqual(seg);
+    expect(new Uint8Array(seg.buffer)).toEqual(before);
   });
 });

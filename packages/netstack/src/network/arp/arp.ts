@@ -18,6 +18,8 @@ export const DEFAULT_ARP_CONFIG: ArpConfig = { cacheSize: 512, reachableMs: 30_0
 export interface ResolverNic {
   readonly linkAddress: LinkAddress;
   writeFrame(destination: LinkAddress, etherType: number, payload: Uint8Array): void;
+  /** Sends an IP packet handed to the NIC (its header may be written in front in place). */
+  writeIpFrame(destination: LinkAddress, etherType: number, packet: Uint8Array): void;
   /** True if `ip` is assigned to this NIC. */
   ownsAddress(ip: IPAddress): boolean;
   /** The source address to use when asking for `target`. */
@@ -39,7 +41,7 @@ export class ArpResolver {
       config,
       stats.arp,
       (ip) => this.sendRequest(ip),
-      (mac, packet) => nic.writeFrame(mac, ETHERTYPE_IPV4, packet),
+      (mac, packet) => nic.writeIpFrame(mac, ETHERTYPE_IPV4, packet),
     );
   }
 

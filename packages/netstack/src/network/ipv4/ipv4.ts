@@ -39,6 +39,26 @@ export interface SendOptions {
   ttl?: number;
   tos?: number;
   dontFragment?: boolean;
+  /**
+   * The caller owns the bytes in front of `payload` in its ArrayBuffer (at least
+   * `NETWORK_HEADROOM` of them, as `buildTcp(..., headroom)` leaves): the network header is
+   * written there in place instead of copying the payload behind a new one.
+   */
+  headroom?: boolean;
+  /**
+   * The payload is one large TCP segment for the link to cut into segments of `mss` payload
+   * bytes (GSO). Only when the route's NIC said it can (`Nic.gsoMaxBytes`); never fragmented.
+   */
+  gsoMss?: number;
+}
+
+/** Bytes a transport leaves in front of a segment for the IP header (IPv6's fixed 40 and more). */
+export const NETWORK_HEADROOM = 64;
+
+/** `payload` grown backwards by `header` bytes, if the caller gave headroom for it. */
+export function inPlace(payload: Uint8Array, header: number, opts: SendOptions): Uint8Array | undefined {
+  if (opts.headroom !== true || payload.byteOffset < header) return undefined;
+  return new Uint8Array(payload.buffer, payload.byteOffset - header, header + payload.length);
 }
 
 export class IPv4Protocol {
@@ -132,14 +152,19 @@ export class IPv4Protocol {
       source: route.localAddress,
       destination: route.remoteAddress,
     };
-    const mtu = route.local ? 65535 : route.nic.mtu;
+    const gso = opts.gsoMss !== undefined && !route.local;
+    const mtu = route.local || gso ? 65535 : route.nic.mtu;
     if (IPV4_MIN_HEADER_SIZE + payload.length > 65535) return ErrMessageTooLong;
     if (IPV4_MIN_HEADER_SIZE + payload.length <= mtu) {
-      const pkt = new Uint8Array(IPV4_MIN_HEADER_SIZE + payload.length);
+      let pkt = inPlace(payload, IPV4_MIN_HEADER_SIZE, opts);
+      if (pkt === undefined) {
+        pkt = new Uint8Array(IPV4_MIN_HEADER_SIZE + payload.length);
+        pkt.set(payload, IPV4_MIN_HEADER_SIZE);
+      }
       encodeIPv4Header(pkt, { ...fields, flags: opts.dontFragment === true ? IPV4_FLAG_DF : 0 }, payload.length);
-      pkt.set(payload, IPV4_MIN_HEADER_SIZE);
       stats.sent++;
-      this.emit(route, pkt);
+      if (gso) route.nic.writeIPv4(route.nextHop, pkt, { ipVersion: 4, mss: opts.gsoMss as number, ipHeaderLength: IPV4_MIN_HEADER_SIZE });
+      else this.emit(route, pkt);
       return undefined;
     }
     if (opts.dontFragment === true) {
@@ -163,8 +188,11 @@ export class IPv4Protocol {
 
   private emit(route: Route, pkt: Uint8Array): void {
     if (route.local) {
-      // Local destinations loop back through the clock so a send never re-enters receive.
-      this.stack.clock.schedule(0, () => this.handlePacket(route.nic, pkt));
+      // Local destinations go through the loopback NIC if the stack has one, else straight
+      // back through the clock; either way a send never re-enters receive.
+      const lo = this.stack.localDelivery;
+      if (lo !== undefined) lo.writeIPv4(route.remoteAddress, pkt);
+      else this.stack.clock.schedule(0, () => this.handlePacket(route.nic, pkt));
       return;
     }
     route.nic.writeIPv4(route.nextHop, pkt);

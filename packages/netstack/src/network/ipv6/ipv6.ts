@@ -14,11 +14,11 @@
 import { ErrMessageTooLong, type NetError } from "../../errors.js";
 import { ICMPV6_TIME_EXCEEDED } from "../../header/icmp.js";
 import { IP_PROTOCOL_ICMPV6 } from "../../header/ipv4.js";
-import { IPV6_HEADER_SIZE, IPv6View, buildIPv6 } from "../../header/ipv6.js";
+import { IPV6_HEADER_SIZE, IPv6View, buildIPv6, encodeIPv6Header } from "../../header/ipv6.js";
 import { IPAddress } from "../../address.js";
 import type { Nic } from "../../stack/nic.js";
 import type { Route, Stack } from "../../stack/stack.js";
-import type { PacketInfo, SendOptions } from "../ipv4/ipv4.js";
+import { inPlace, type PacketInfo, type SendOptions } from "../ipv4/ipv4.js";
 import { Reassembler } from "../ipv4/reassembly.js";
 import { Icmpv6 } from "./icmpv6.js";
 
@@ -174,7 +174,8 @@ export class IPv6Protocol {
    */
   send(route: Route, nextHeader: number, payload: Uint8Array, opts: SendOptions = {}): NetError | undefined {
     const stats = this.stack.stats.ip6;
-    const mtu = route.local ? 65575 : route.nic.mtu;
+    const gso = opts.gsoMss !== undefined && !route.local;
+    const mtu = route.local || gso ? 65575 : route.nic.mtu;
     const fields = { hopLimit: opts.ttl ?? this.stack.config.ipv4.defaultTtl, trafficClass: opts.tos ?? 0, source: route.localAddress, destination: route.remoteAddress };
     if (payload.length > 0xffff) {
       stats.mtuExceeded++;
@@ -182,7 +183,14 @@ export class IPv6Protocol {
     }
     if (IPV6_HEADER_SIZE + payload.length <= mtu) {
       stats.sent++;
-      this.emit(route, buildIPv6({ ...fields, nextHeader }, payload));
+      let pkt = inPlace(payload, IPV6_HEADER_SIZE, opts);
+      if (pkt === undefined) {
+        pkt = new Uint8Array(IPV6_HEADER_SIZE + payload.length);
+        pkt.set(payload, IPV6_HEADER_SIZE);
+      }
+      encodeIPv6Header(pkt, { ...fields, nextHeader }, payload.length);
+      if (gso) route.nic.writeIPv6(route.nextHop, pkt, { ipVersion: 6, mss: opts.gsoMss as number, ipHeaderLength: IPV6_HEADER_SIZE });
+      else this.emit(route, pkt);
       return undefined;
     }
     const chunk = Math.floor((mtu - IPV6_HEADER_SIZE - 8) / 8) * 8;
@@ -212,7 +220,9 @@ export class IPv6Protocol {
 
   private emit(route: Route, pkt: Uint8Array): void {
     if (route.local) {
-      this.stack.clock.schedule(0, () => this.handlePacket(route.nic, pkt));
+      const lo = this.stack.localDelivery;
+      if (lo !== undefined) lo.writeIPv6(route.remoteAddress, pkt);
+      else this.stack.clock.schedule(0, () => this.handlePacket(route.nic, pkt));
       return;
     }
     route.nic.writeIPv6(route.nextHop, pkt);

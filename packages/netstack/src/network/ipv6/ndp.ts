@@ -84,7 +84,7 @@ export class NdpResolver {
       config,
       stats.ndp,
       (ip) => this.solicit(ip),
-      (mac, packet) => nic.writeFrame(mac, ETHERTYPE_IPV6, packet),
+      (mac, packet) => nic.writeIpFrame(mac, ETHERTYPE_IPV6, packet),
     );
   }
 

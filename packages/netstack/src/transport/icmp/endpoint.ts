@@ -63,6 +63,11 @@ export class IcmpEndpoint {
     return this.ident;
   }
 
+  /** The bound local address (undefined: any). */
+  get boundAddress(): IPAddress | undefined {
+    return this.localAddress;
+  }
+
   bind(addr: { address?: IPAddress; ident?: number } = {}): NetError | undefined {
     if (this.closed) return ErrClosed;
     if (this.bound) return ErrAlreadyBound;

@@ -19,6 +19,54 @@ describe("SendBuffer", () => {
   });
 });
 
+describe("SendBuffer memory", () => {
+  it("allocates as data is queued, never beyond capacity, and gives a large ring back when drained", () => {
+    const b = new SendBuffer(256 * 1024);
+    expect(b.allocated).toBe(0);
+    b.append(bytes(0, 100));
+    expect(b.allocated).toBe(4096);
+    b.append(bytes(100, 5000));
+    expect(b.allocated).toBe(8192);
+    expect([...b.slice(95, 10)]).toEqual([...bytes(95, 10)]);
+    b.append(new Uint8Array(300 * 1024));
+    expect(b.length).toBe(256 * 1024);
+    expect(b.allocated).toBe(256 * 1024);
+    b.consume(b.length);
+    expect(b.allocated).toBe(0);
+  });
+
+  it("keeps byte order across growth of a wrapped ring (random operations against a model)", () => {
+    let seed = 7;
+    const rand = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const b = new SendBuffer(100_000);
+    let model: number[] = [];
+    let next = 0;
+    for (let i = 0; i < 2000; i++) {
+      if (rand(3) > 0) {
+        const n = rand(9000);
+        const took = b.append(bytes(next, n));
+        expect(took).toBe(Math.min(n, 100_000 - model.length));
+        for (let k = 0; k < took; k++) model.push((next + k) & 0xff);
+        next += took;
+      } else {
+        const n = rand(model.length + 1);
+        b.consume(n);
+        model = model.slice(n);
+      }
+      expect(b.length).toBe(model.length);
+      expect(b.allocated).toBeLessThanOrEqual(100_000);
+      if (model.length > 0) {
+        const off = rand(model.length);
+        const len = rand(model.length - off) + 1;
+        expect([...b.slice(off, len)]).toEqual(model.slice(off, off + len));
+      }
+    }
+  });
+});
+
 describe("ReceiveBuffer", () => {
   const base = seq(0xfffffff0);
 

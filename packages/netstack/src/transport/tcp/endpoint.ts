@@ -476,6 +476,18 @@ export class TcpEndpoint {
     return ErrWouldBlock;
   }
 
+  /**
+   * Like `read` but leaves the bytes queued (MSG_PEEK): the data, or what `read` would report
+   * instead (end of stream, an error, ErrWouldBlock) without consuming a pending reset.
+   */
+  peek(max = Number.MAX_SAFE_INTEGER): Uint8Array | NetError {
+    if (this.rcvBuffer.readable > 0 && !this.readShut) return this.rcvBuffer.peek(max);
+    if (this.terminalError !== undefined) return this.terminalError === ErrClosed ? new Uint8Array(0) : this.terminalError;
+    if (this.finReceived || this.readShut) return new Uint8Array(0);
+    if (this.state === TcpState.Closed || this.state === TcpState.Listen) return ErrNotConnected;
+    return ErrWouldBlock;
+  }
+
   /** Half-close (RFC 9293 §3.10.4 for write; read shutdown is local only). */
   shutdown(how: ShutdownHow): NetError | undefined {
     if (this.state === TcpState.Listen || this.state === TcpState.Closed) return ErrNotConnected;

@@ -9,6 +9,7 @@
  */
 import { buildTcp, encodeTcpOptions, TCP_FLAG_ACK, TCP_FLAG_FIN, TCP_FLAG_PSH, TCP_FLAG_RST, TCP_FLAG_SYN, type TcpOptions } from "../../header/tcp.js";
 import { IP_PROTOCOL_TCP } from "../../header/ipv4.js";
+import { NETWORK_HEADROOM } from "../../network/ipv4/ipv4.js";
 import { seqAdd, seqDiff, seqGT, seqLT, type Seq } from "../../seqnum/seqnum.js";
 import type { TcpEndpoint } from "./endpoint.js";
 import { segmentTimestamp, synOptions } from "./options.js";
@@ -30,8 +31,11 @@ export function receiveWindow(ep: TcpEndpoint): number {
   return current;
 }
 
-/** Builds and sends one segment. A segment with ACK clears any pending delayed ACK. */
-export function emit(ep: TcpEndpoint, seqNo: Seq, flags: number, payload: Uint8Array = EMPTY, options?: TcpOptions): void {
+/**
+ * Builds and sends one segment. A segment with ACK clears any pending delayed ACK. With
+ * `gsoMss`, the segment is a GSO burst the link cuts into segments of that many bytes.
+ */
+export function emit(ep: TcpEndpoint, seqNo: Seq, flags: number, payload: Uint8Array = EMPTY, options?: TcpOptions, gsoMss?: number): void {
   const route = ep.route;
   if (route === undefined) return;
   const withAck = (flags & TCP_FLAG_ACK) !== 0;
@@ -67,9 +71,12 @@ export function emit(ep: TcpEndpoint, seqNo: Seq, flags: number, payload: Uint8A
     payload,
     route.localAddress,
     route.remoteAddress,
+    NETWORK_HEADROOM,
+    // Partial checksum: for a GSO burst the kernel finishes it; through lo nobody checks it.
+    gsoMss !== undefined || (route.local && ep.proto.stack.localDelivery !== undefined),
   );
   const stack = ep.proto.stack;
-  stack.stats.tcp.sent++;
+  stack.stats.tcp.sent += gsoMss === undefined ? 1 : Math.ceil(payload.length / gsoMss);
   if (flags & TCP_FLAG_RST) stack.stats.tcp.resetsSent++;
   if (withAck) {
     ep.lastAckSent = ep.rcvNxt;
@@ -77,7 +84,7 @@ export function emit(ep: TcpEndpoint, seqNo: Seq, flags: number, payload: Uint8A
     ep.ackNow = false;
     ep.delackTimer.disarm();
   }
-  stack.sendIp(route, IP_PROTOCOL_TCP, segment, ep.ipOptions);
+  stack.sendIp(route, IP_PROTOCOL_TCP, segment, gsoMss === undefined ? { ...ep.ipOptions, headroom: true } : { ...ep.ipOptions, headroom: true, gsoMss });
 }
 
 export function sendAck(ep: TcpEndpoint): void {
@@ -124,6 +131,8 @@ function outputNormal(ep: TcpEndpoint): void {
   const tcpStack = ep.proto.stack;
   const now = tcpStack.clock.nowMs();
   const end = dataEnd(ep);
+  const route = ep.route;
+  const gsoMax = route === undefined || route.local ? 0 : route.nic.gsoMaxBytes(route.nextHop);
   for (;;) {
     // Resending after an RTO: skip what the receiver has SACKed (RFC 6675 §5.1).
     if (seqLT(ep.sndNxt, ep.sndMax) && !ep.scoreboard.isEmpty) {
@@ -144,6 +153,7 @@ function outputNormal(ep: TcpEndpoint): void {
       // Plus sender SWS avoidance: send a full segment, or everything queued when Nagle
       // allows, or at least half the largest window the peer has offered.
       if (!full && !(allQueued && pushing) && len < ep.maxSndWnd / 2) break;
+      if (full && gsoMax > 0 && !seqLT(ep.sndNxt, ep.sndMax) && sendBurst(ep, gsoMax, usable, unsent, now)) continue;
       const offset = seqDiff(ep.sndNxt, ep.sndBufSeq);
       const payload = ep.sendBuffer.slice(offset, len);
       const segEnd = seqAdd(ep.sndNxt, len);
@@ -177,6 +187,28 @@ function outputNormal(ep: TcpEndpoint): void {
     ep.persistTimer.disarm();
     ep.persistBackoff = 0;
   }
+}
+
+/**
+ * GSO: new, full-sized segments that the windows allow go out as one burst the link cuts up
+ * (at most `gsoMax` bytes), logged segment by segment exactly as if sent one by one (RACK's
+ * transmission times, the RTT sample, the RTO), so loss recovery and retransmission never
+ * see the difference; they resend MSS-sized segments. The FIN never rides in a burst.
+ * Returns false (nothing sent) when fewer than two segments fit.
+ */
+function sendBurst(ep: TcpEndpoint, gsoMax: number, usable: number, unsent: number, now: number): boolean {
+  const mss = ep.sndMss;
+  let count = Math.floor(Math.min(unsent, usable, gsoMax) / mss);
+  if (ep.finQueued && count * mss >= unsent) count = Math.floor((unsent - 1) / mss);
+  if (count < 2) return false;
+  const len = count * mss;
+  const start = ep.sndNxt;
+  for (let i = 0; i < count; i++) transmitted(ep, seqAdd(start, i * mss), seqAdd(start, (i + 1) * mss), now);
+  const payload = ep.sendBuffer.slice(seqDiff(start, ep.sndBufSeq), len);
+  emit(ep, start, TCP_FLAG_ACK | (len === unsent ? TCP_FLAG_PSH : 0), payload, undefined, mss);
+  ep.sndNxt = seqAdd(start, len);
+  if (seqGT(ep.sndNxt, ep.sndMax)) ep.sndMax = ep.sndNxt;
+  return true;
 }
 
 /** Bookkeeping for a segment covering [start, end): RTT timing (Karn) and the RTO timer. */

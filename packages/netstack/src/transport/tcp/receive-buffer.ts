@@ -88,6 +88,20 @@ export class ReceiveBuffer {
     return out;
   }
 
+  /** Copies up to `max` readable bytes without consuming them (MSG_PEEK). */
+  peek(max: number): Uint8Array {
+    const n = Math.min(max, this.readableBytes);
+    const out = new Uint8Array(n);
+    let done = 0;
+    for (const c of this.chunks) {
+      if (done === n) break;
+      const take = Math.min(c.length, n - done);
+      out.set(c.subarray(0, take), done);
+      done += take;
+    }
+    return out;
+  }
+
   private pushReadable(data: Uint8Array): number {
     this.chunks.push(Uint8Array.from(data));
     this.readableBytes += data.length;

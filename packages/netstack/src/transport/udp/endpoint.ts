@@ -113,6 +113,23 @@ export class UdpEndpoint {
     return undefined;
   }
 
+  /** connect(AF_UNSPEC): forgets the default destination; a bound endpoint stays bound. */
+  disconnect(): NetError | undefined {
+    if (this.st === "closed") return ErrClosed;
+    if (this.st !== "connected") return undefined;
+    this.unregister();
+    this.remoteAddr = undefined;
+    this.connectedLocal = undefined;
+    this.st = "bound";
+    this.registerBound();
+    return undefined;
+  }
+
+  /** Bytes of the oldest queued datagram, 0 if none (FIONREAD). */
+  get nextDatagramLength(): number {
+    return this.queue[0]?.data.length ?? 0;
+  }
+
   /** Sends one datagram (to the connected peer if `to` is omitted). Returns bytes sent. */
   sendTo(data: Uint8Array, to?: FullAddress): number | NetError {
     if (this.st === "closed") return ErrClosed;
@@ -143,6 +160,13 @@ export class UdpEndpoint {
     if (d === undefined) return this.st === "closed" ? ErrClosed : ErrWouldBlock;
     this.queuedBytes -= d.data.length;
     return d;
+  }
+
+  /** The oldest datagram without dequeuing it (MSG_PEEK); a pending error is still taken. */
+  peek(): Datagram | NetError {
+    const e = this.takeError();
+    if (e !== undefined) return e;
+    return this.queue[0] ?? (this.st === "closed" ? ErrClosed : ErrWouldBlock);
   }
 
   /** Returns and clears the pending asynchronous error (SO_ERROR). */
