@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SIGTERM, O_DIRECTORY, O_RDONLY } from "@runsc-ts/abi";
 import { native, rpcOverFd } from "@runsc-ts/platform";
-import { control } from "@runsc-ts/proto";
+import { common, control, hostFd } from "@runsc-ts/proto";
 import { afterEach, describe, expect, it } from "vitest";
 
 const BINARY = fileURLToPath(new URL("../../packages/runsc/bin/runsc-ts.js", import.meta.url));
@@ -169,6 +169,75 @@ describe("the controller socket", () => {
     expect(sent).toBe(0);
     expect((await waited) & 0x7f).toBe(SIGTERM);
     expect(await s.exited).toBe(128 + SIGTERM);
+  });
+});
+
+describe("exec through the controller", () => {
+  it("runs a new process in the running container with its own stdio, credentials and cwd; waitPid reports its exit", async () => {
+    const s = launch(["/bin/sleep", "30"]);
+    await s.ready;
+    await withController(s, (m) => m.startRoot((p) => (p.containerId = "ctl-test")).promise());
+    const [outRead, outWrite] = native.socketpair(SOCK_STREAM | SOCK_CLOEXEC);
+    const devnull = openSync("/dev/null", O_RDONLY);
+    const started = await withController(s, async (m) => {
+      const r = await m.executeAsync((p) => {
+        p.containerId = "ctl-test";
+        const argv = p._initArgv(3);
+        ["/bin/sh", "-c", "echo exec as $(id -u):$(id -g) in $(pwd) pid-ok=$(test $$ -gt 1 && echo yes); exit 9"].forEach((a, i) => argv.set(i, a));
+        const env = p._initEnv(1);
+        env.set(0, "PATH=/usr/bin:/bin");
+        p.cwd = "/tmp";
+        const c = p._initCredentials();
+        c.uid = 1000;
+        c.gid = 1000;
+        p.umask = 0o22;
+        const stdio = p._initStdio();
+        stdio.stdin = hostFd(common.HostFd$Client, native.dup(devnull));
+        stdio.stdout = hostFd(common.HostFd$Client, native.dup(outWrite));
+        stdio.stderr = hostFd(common.HostFd$Client, native.dup(outWrite));
+      }).promise();
+      return [r.errno, r.detail, r.pid] as const;
+    });
+    native.close(outWrite);
+    closeSync(devnull);
+    expect(started[0]).toBe(0);
+    const status = await withController(s, async (m) => (await m.waitPid((p) => {
+      p.containerId = "ctl-test";
+      p.pid = started[2];
+    }).promise()).waitStatus);
+    expect(status).toBe(9 << 8);
+    const out = Buffer.alloc(256);
+    let n = -1;
+    for (let i = 0; i < 100 && n < 0; i++) {
+      n = native.recvmsg(outRead, out, []);
+      if (n < 0) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(out.subarray(0, n).toString()).toBe("exec as 1000:1000 in /tmp pid-ok=yes\n");
+    native.close(outRead);
+    const missing = await withController(s, async (m) => {
+      const r = await m.executeAsync((p) => {
+        p.containerId = "ctl-test";
+        p._initArgv(1).set(0, "no-such-program");
+        p._initEnv(1).set(0, "PATH=/usr/bin:/bin");
+        p.cwd = "/";
+        const stdio = p._initStdio();
+        stdio.stdin = hostFd(common.HostFd$Client, openSync("/dev/null", O_RDONLY));
+        stdio.stdout = hostFd(common.HostFd$Client, openSync("/dev/null", O_RDONLY));
+        stdio.stderr = hostFd(common.HostFd$Client, openSync("/dev/null", O_RDONLY));
+      }).promise();
+      return [r.errno, r.detail] as const;
+    });
+    expect(missing[0]).toBe(2); // ENOENT
+    expect(missing[1]).toMatch(/no-such-program: no such file or directory/i);
+    // The container's init is still there, and finishes normally.
+    const waited = withController(s, async (m) => (await m.wait((p) => (p.containerId = "ctl-test")).promise()).waitStatus);
+    await withController(s, (m) => m.signal((p) => {
+      p.containerId = "ctl-test";
+      p.pid = 0;
+      p.signo = SIGTERM;
+      p.mode = control.SignalMode.PROCESS;
+    }).promise());
+    expect((await waited) & 0x7f).toBe(SIGTERM);
   });
 });
 

@@ -2,6 +2,7 @@
 // C programs that check fork/exec/wait, threads, job-control stops, signal handlers, masks,
 // restarts, the alternate stack and faults (e2e/do/programs), then shells and Python doing the
 // same through their own libraries.
+import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BINARY, buildPrograms, native, sandboxed } from "./harness.js";
 
@@ -139,6 +140,14 @@ describe("shells and Python run their children like the host does", () => {
 
   it("reports a child's death by signal as 128+N through the shell", () => {
     expectSame(["/bin/sh", "-c", `sh -c 'kill -SEGV $$'; echo "status $?"`]);
+  });
+});
+
+describe("stdio from the host", () => {
+  it("reads /dev/null as stdin (a host file that cannot be polled) as end of file", () => {
+    const r = spawnSync(process.execPath, [BINARY, "do", "--", "/bin/sh", "-c", "read x; echo \"read $?\"; wc -c"], { stdio: ["ignore", "pipe", "pipe"], encoding: "utf8", timeout: 60_000 });
+    expect(r.stdout).toBe("read 1\n0\n");
+    expect(r.status).toBe(0);
   });
 });
 

@@ -10,7 +10,7 @@
  */
 import { closeSync, readFileSync, writeSync } from "node:fs";
 import { availableParallelism, totalmem } from "node:os";
-import { UnixListener, platformFor, rpcOverFd } from "@runsc-ts/platform";
+import { UnixListener, native, platformFor, rpcOverFd } from "@runsc-ts/platform";
 import { type RpcConnection, gofer } from "@runsc-ts/proto";
 import { Controller, StartError, boot, parseSpec, shellExitCode } from "@runsc-ts/sentry";
 import type { CommandContext } from "../command.js";
@@ -52,7 +52,7 @@ export async function runBoot(ctx: CommandContext, args: BootArgs): Promise<void
       closeSync(args.startSyncFd);
     }
     if (args.controllerFd !== undefined) {
-      const controller = new Controller(sandbox, args.containerId, ctx.log);
+      const controller = new Controller(sandbox, args.containerId, native.close, ctx.log);
       listener = new UnixListener(
         args.controllerFd,
         (fd) => {

@@ -24,7 +24,6 @@ import type { gofer } from "@runsc-ts/proto";
 import type { Logger } from "pino";
 import { createDevfs } from "../fsimpl/devfs/devfs.js";
 import { GoferFilesystem } from "../fsimpl/gofer/filesystem.js";
-import { HostFilesystem } from "../fsimpl/host/hostfs.js";
 import { OverlayFilesystem } from "../fsimpl/overlay/filesystem.js";
 import { ProcFilesystem, type ProcKernel, type ProcTask } from "../fsimpl/proc/procfs.js";
 import { TmpFilesystem } from "../fsimpl/tmpfs/filesystem.js";
@@ -36,6 +35,7 @@ import { UNAME } from "../kernel/uts.js";
 import { loadExecutable } from "../loader/load.js";
 import type { Mount, Spec } from "../oci/spec.js";
 import type { Filesystem } from "../vfs/filesystem.js";
+import type { VirtualDentry } from "../vfs/mount.js";
 import { isDir } from "../vfs/stat.js";
 import { linuxSyscalls } from "../syscalls/linux/table.js";
 import { FdTable } from "../vfs/fd-table.js";
@@ -69,9 +69,30 @@ export class StartError extends Error {
   }
 }
 
+/** What a new process of the sandbox runs, and how. */
+export interface ProcessSpec {
+  readonly argv: readonly string[];
+  readonly env: readonly string[];
+  /** Absolute, in the sandbox. */
+  readonly cwd: string;
+  /** The executable; absent: argv[0] looked up through PATH as execvp does. */
+  readonly filename?: string;
+  readonly creds: Credentials;
+  readonly limits: Limits;
+  readonly umask: number;
+  /** Host FDs for stdin, stdout, stderr. */
+  readonly stdio: readonly [number, number, number];
+  /** Whether the sentry owns (and closes) the stdio FDs: yes for exec's, no for boot's own. */
+  readonly ownStdio: boolean;
+  /** The FD table to fill (boot's, whose limit follows the init's limits); a new one otherwise. */
+  readonly fdTable?: FdTable;
+}
+
 export interface Sandbox {
   readonly kernel: Kernel;
   readonly init: Task;
+  /** A new process in the container, running at once (`runsc-ts exec`): its pid, or why it could not start. */
+  execute(spec: ProcessSpec): Promise<Task>;
   /** Whether `start` has been called. */
   readonly started: boolean;
   /** Lets the init process run (it is loaded and waiting). Idempotent. */
@@ -167,34 +188,19 @@ export async function boot(opts: BootOptions): Promise<Sandbox> {
   if (rootFs === goferFs && !spec.mounts.some((m) => m.destination === "/tmp")) await mountAt("/tmp", new TmpFilesystem());
   await mountSpecMounts(spec, opts.mountGofers ?? [], mountAt, () => new ProcFilesystem(procKernelOf(kernel)), log);
 
-  // Standard streams.
-  const hostfs = new HostFilesystem();
-  const stdioModes = [O_RDONLY, O_WRONLY, O_WRONLY];
-  opts.stdio.forEach((hostFd, i) => {
-    const f = hostfs.import(hostFd, stdioModes[i] ?? O_WRONLY);
-    fdTable.installAt(i, f, false);
-    f.decRef();
-  });
-
   // The init process.
-  const cwd = await vfs.lookupAt({ ...bootCtx, creds }, AT_FDCWD, proc.cwd, true, false);
-  if (isLinuxError(cwd)) throw new StartError(`cannot enter the working directory ${proc.cwd}: ${cwd.message}`, 126, cwd);
-  const task = kernel.newProcess({
+  const task = await startProcess(kernel, rootVd, {
+    argv: proc.args,
+    env: proc.env,
+    cwd: proc.cwd,
     creds,
-    fs: { root: rootVd, cwd, umask: proc.user.umask ?? 0o022 },
-    fdTable,
-    name: (proc.args[0] ?? "init").split("/").pop() ?? "init",
     limits,
+    umask: proc.user.umask ?? 0o022,
+    stdio: opts.stdio,
+    ownStdio: false,
+    fdTable,
   });
-  const env = proc.env.map((e) => Buffer.from(e, "latin1"));
-  const path = await findExecutable(task, proc.args[0] ?? "", proc.env);
-  if (isLinuxError(path)) throw startError(proc.args[0] ?? "", path);
-  const loaded = await loadExecutable(task, { path, argv: proc.args.map((a) => Buffer.from(a, "latin1")), envp: env });
-  if (isLinuxError(loaded)) {
-    kernel.taskExited(task);
-    throw startError(proc.args[0] ?? "", loaded);
-  }
-  log?.info({ path: loaded.executable, pid: task.tid }, "init process loaded");
+  log?.info({ path: task.mm.executable, pid: task.tid }, "init process loaded");
   let started = false;
   let release: () => void = () => {};
   const running = new Promise<void>((resolve) => (release = resolve));
@@ -203,6 +209,12 @@ export async function boot(opts: BootOptions): Promise<Sandbox> {
     init: task,
     get started() {
       return started;
+    },
+    async execute(spec) {
+      const t = await startProcess(kernel, rootVd, spec);
+      log?.info({ path: t.mm.executable, pid: t.tid }, "process executed");
+      void kernel.run(t);
+      return t;
     },
     start() {
       if (started) return;
@@ -276,6 +288,44 @@ async function mountSpecMounts(
     }
   }
   if (next < gofers.length) throw new StartError(`boot was given ${gofers.length} mount gofers for ${next} bind mounts`, 125);
+}
+
+/**
+ * Makes a process with no parent in the sandbox (the container's init, or an exec'd process) and
+ * loads its program; StartError (127/126 with the shell's message) when it cannot start.
+ */
+async function startProcess(kernel: Kernel, rootVd: VirtualDentry, spec: ProcessSpec): Promise<Task> {
+  const vfs = kernel.vfs;
+  const fdTable = spec.fdTable ?? new FdTable(() => spec.limits.cur(abi.RLIMIT_NOFILE));
+  const stdioModes = [O_RDONLY, O_WRONLY, O_WRONLY];
+  spec.stdio.forEach((hostFd, i) => {
+    const f = kernel.anonfs.import(hostFd, stdioModes[i] ?? O_WRONLY, spec.ownStdio);
+    fdTable.installAt(i, f, false);
+    f.decRef();
+  });
+  const ctx = { creds: spec.creds, root: rootVd, cwd: rootVd, fdTable, umask: spec.umask };
+  const cwd = await vfs.lookupAt(ctx, AT_FDCWD, spec.cwd, true, false);
+  if (isLinuxError(cwd)) {
+    fdTable.closeAll();
+    throw new StartError(`cannot enter the working directory ${spec.cwd}: ${cwd.message}`, 126, cwd);
+  }
+  const cmd = spec.filename ?? spec.argv[0] ?? "";
+  const task = kernel.newProcess({
+    creds: spec.creds,
+    fs: { root: rootVd, cwd, umask: spec.umask },
+    fdTable,
+    name: cmd.split("/").pop() || "init",
+    limits: spec.limits,
+  });
+  const path = spec.filename ?? (await findExecutable(task, cmd, spec.env));
+  const loaded = isLinuxError(path)
+    ? path
+    : await loadExecutable(task, { path, argv: spec.argv.map((a) => Buffer.from(a, "latin1")), envp: spec.env.map((e) => Buffer.from(e, "latin1")) });
+  if (isLinuxError(loaded)) {
+    kernel.taskExited(task);
+    throw startError(cmd, loaded);
+  }
+  return task;
 }
 
 /** What a shell says, and the code it exits with, when a command cannot run. */

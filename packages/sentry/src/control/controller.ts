@@ -3,13 +3,15 @@
  * controller socket to the runtime's CLI (start, wait, kill, ps, delete). One Controller serves
  * every connection; it holds no per-connection state.
  *
- * Implemented: startRoot, wait, waitPid, signal, processes, destroy. The rest (subcontainers,
- * exec, stats, pause/resume) answer ENOSYS with a one-line reason.
+ * Implemented: startRoot, executeAsync, wait, waitPid, signal, processes, destroy. The rest
+ * (subcontainers, stats, pause/resume, exec with a terminal) answer ENOSYS with a one-line reason.
  */
-import { EEXIST, EINVAL, ENOSYS, ESRCH, type LinuxError, SI_USER } from "@runsc-ts/abi";
-import { control } from "@runsc-ts/proto";
+import { EEXIST, EINVAL, ENOENT, ENOSYS, ESRCH, type LinuxError, SI_USER } from "@runsc-ts/abi";
+import { control, takeFd } from "@runsc-ts/proto";
 import type { Logger } from "pino";
-import { type Sandbox, commandLineOf } from "../boot/loader.js";
+import { type Sandbox, StartError, commandLineOf } from "../boot/loader.js";
+import { Credentials } from "../kernel/auth/credentials.js";
+import { Limits } from "../kernel/limits.js";
 import { isValidSignal, killInfo } from "../kernel/signals.js";
 import { sendSignal } from "../kernel/task-signals.js";
 import type { ThreadGroup } from "../kernel/thread-group.js";
@@ -28,6 +30,8 @@ export class Controller implements control.ContainerManager$Server$Target {
   constructor(
     private readonly sandbox: Sandbox,
     private readonly containerId: string,
+    /** Closes a donated FD the controller will not use. */
+    private readonly closeFd: (fd: number) => void,
     private readonly log?: Logger,
   ) {}
 
@@ -122,8 +126,61 @@ export class Controller implements control.ContainerManager$Server$Target {
     fail(r, ENOSYS, "not implemented yet: more than one container per sandbox");
   }
 
-  async executeAsync(_p: control.ContainerManager_ExecuteAsync$Params, r: control.ContainerManager_ExecuteAsync$Results): Promise<void> {
-    fail(r, ENOSYS, "not implemented yet: exec into a running container");
+  /**
+   * `runsc-ts exec`: a new process in the container with the given argv, environment, cwd,
+   * credentials, capabilities, umask, rlimits and stdio (donated FDs, owned from here on). It has
+   * no parent in the sandbox; waitPid reports its exit. Terminals (exec -t) need ptys: ENOSYS.
+   */
+  async executeAsync(p: control.ContainerManager_ExecuteAsync$Params, r: control.ContainerManager_ExecuteAsync$Results): Promise<void> {
+    const stdio = [takeFd(p.stdio.stdin), takeFd(p.stdio.stdout), takeFd(p.stdio.stderr)] as const;
+    const closeStdio = () => {
+      for (const fd of stdio) if (fd >= 0) this.closeFd(fd);
+    };
+    if (!this.known(p.containerId, r)) return closeStdio();
+    if (!this.sandbox.started) {
+      closeStdio();
+      return fail(r, EINVAL, `container ${p.containerId} has not started`);
+    }
+    if (p.terminal) {
+      closeStdio();
+      return fail(r, ENOSYS, "not implemented yet: exec with a terminal (no pty devices)");
+    }
+    if (stdio.some((fd) => fd < 0)) {
+      closeStdio();
+      return fail(r, EINVAL, "exec needs stdin, stdout and stderr");
+    }
+    const argv = [...p.argv];
+    if (argv.length === 0 || !p.cwd.startsWith("/")) {
+      closeStdio();
+      return fail(r, EINVAL, "exec needs arguments and an absolute working directory");
+    }
+    const limits = new Limits();
+    for (const l of p.rlimits) limits.set(l.resource, { cur: l.cur, max: l.max }, true);
+    const caps = p.capabilities;
+    const c = p.credentials;
+    const creds = new Credentials({
+      uid: c.uid, euid: c.uid, suid: c.uid, fsuid: c.uid,
+      gid: c.gid, egid: c.gid, sgid: c.gid, fsgid: c.gid,
+      groups: [...c.additionalGids],
+      effective: caps.effective, permitted: caps.permitted, inheritable: caps.inheritable, bounding: caps.bounding, ambient: caps.ambient,
+    });
+    try {
+      const t = await this.sandbox.execute({
+        argv,
+        env: [...p.env],
+        cwd: p.cwd,
+        ...(p.filename === "" ? {} : { filename: p.filename }),
+        creds,
+        limits,
+        umask: p.umask & 0o777,
+        stdio: [stdio[0], stdio[1], stdio[2]],
+        ownStdio: true,
+      });
+      r.pid = t.tg.tgid;
+    } catch (e) {
+      if (!(e instanceof StartError)) throw e;
+      fail(r, e.errno ?? ENOENT, e.message);
+    }
   }
 
   async event(_p: control.ContainerManager_Event$Params, r: control.ContainerManager_Event$Results): Promise<void> {

@@ -128,7 +128,7 @@ export class HostFdFile implements FileDescriptionImpl {
 
   read(dst: Uint8Array, offset: number): Promise<number | LinuxError> {
     if (this.fd < 0) return Promise.resolve(EIO);
-    if (!this.regular && !this.ready) {
+    if (!this.regular && !this.ready && this.pollable()) {
       this.watch(native.constants.POLL_READABLE);
       return Promise.resolve(EAGAIN);
     }
@@ -162,9 +162,27 @@ export class HostFdFile implements FileDescriptionImpl {
     }
   }
 
+  /**
+   * Whether the host FD can be polled. Regular files cannot, and neither can some character
+   * devices (/dev/null): the host's epoll refuses them (EPERM), and they never block anyway.
+   */
+  private pollable(): boolean {
+    if (this.unpollable) return false;
+    if (this.watcher !== undefined) return true;
+    try {
+      this.watcher = new native.FdWatcher(this.fd, (status, events) => this.onPoll(status, events));
+      return true;
+    } catch {
+      this.unpollable = true;
+      return false;
+    }
+  }
+
+  private unpollable = false;
+
   /** Asking whether a pipe, socket or terminal is readable arms the poll watcher that will say so. */
   readiness(mask: EventMask): EventMask {
-    if (this.regular) return mask & (EPOLLIN | EPOLLOUT);
+    if (this.regular || !this.pollable()) return mask & (EPOLLIN | EPOLLOUT);
     if (!this.ready && (mask & EPOLLIN) !== 0 && this.fd >= 0) this.watch(native.constants.POLL_READABLE);
     return mask & ((this.ready ? EPOLLIN : 0) | (this.writable ? EPOLLOUT : 0));
   }
@@ -182,24 +200,27 @@ export class HostFdFile implements FileDescriptionImpl {
    * wakes the waiters.
    */
   private watch(direction: number): void {
-    const { POLL_READABLE, POLL_WRITABLE, POLL_DISCONNECT } = native.constants;
-    this.watcher ??= new native.FdWatcher(this.fd, (status, events) => {
-      let notify = 0;
-      if (status < 0 || (events & (POLL_READABLE | POLL_DISCONNECT)) !== 0) {
-        this.ready = true;
-        this.watching &= ~POLL_READABLE;
-        notify |= status < 0 ? EPOLLERR | EPOLLIN : EPOLLIN | EPOLLHUP;
-      }
-      if (status < 0 || (events & (POLL_WRITABLE | POLL_DISCONNECT)) !== 0) {
-        this.writable = true;
-        this.watching &= ~POLL_WRITABLE;
-        notify |= EPOLLOUT;
-      }
-      if (status < 0) this.watching = 0;
-      this.watcher?.start(this.watching === 0 ? 0 : this.watching | POLL_DISCONNECT);
-      this.waitQueue.notify(notify);
-    });
+    if (!this.pollable()) return;
     this.watching |= direction;
-    this.watcher.start(this.watching | POLL_DISCONNECT);
+    this.watcher?.start(this.watching | native.constants.POLL_DISCONNECT);
+  }
+
+  /** The host FD is ready in some direction: record it, stop waiting for it, wake the waiters. */
+  private onPoll(status: number, events: number): void {
+    const { POLL_READABLE, POLL_WRITABLE, POLL_DISCONNECT } = native.constants;
+    let notify = 0;
+    if (status < 0 || (events & (POLL_READABLE | POLL_DISCONNECT)) !== 0) {
+      this.ready = true;
+      this.watching &= ~POLL_READABLE;
+      notify |= status < 0 ? EPOLLERR | EPOLLIN : EPOLLIN | EPOLLHUP;
+    }
+    if (status < 0 || (events & (POLL_WRITABLE | POLL_DISCONNECT)) !== 0) {
+      this.writable = true;
+      this.watching &= ~POLL_WRITABLE;
+      notify |= EPOLLOUT;
+    }
+    if (status < 0) this.watching = 0;
+    this.watcher?.start(this.watching === 0 ? 0 : this.watching | POLL_DISCONNECT);
+    this.waitQueue.notify(notify);
   }
 }

@@ -86,10 +86,11 @@ export class HostFilesystem implements Filesystem {
   }
 
   /**
-   * A file description over host `fd` (not owned: the sentry's stdio stays open for the
-   * sentry's own use), opened with the host FD's access mode.
+   * A file description over host `fd`, opened with the host FD's access mode. `owned`: the
+   * description closes the FD when released (an exec'd process's stdio); not owned, it stays
+   * open for the sentry's own use (boot's stdio).
    */
-  import(fd: number, accessMode: number = O_RDWR): FileDescription {
+  import(fd: number, accessMode: number = O_RDWR, owned = false): FileDescription {
     let mode = 0o020620;
     let uid = 0;
     let gid = 0;
@@ -104,6 +105,6 @@ export class HostFilesystem implements Filesystem {
     const inode = new HostInode(this, this.nextIno++, mode, uid, gid);
     const dentry = new Dentry(this, inode, `host:[${fd}]`, this.root);
     const acc = accessMode & O_ACCMODE;
-    return new FileDescription({ mount: this.mount, dentry }, inode, new HostFdFile(fd, false, true), acc === O_RDONLY || acc === O_WRONLY ? acc : O_RDWR);
+    return new FileDescription({ mount: this.mount, dentry }, inode, new HostFdFile(fd, owned, true), acc === O_RDONLY || acc === O_WRONLY ? acc : O_RDWR);
   }
 }
