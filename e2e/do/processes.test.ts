@@ -8,7 +8,7 @@ import { BINARY, buildPrograms, native, sandboxed } from "./harness.js";
 
 let programs: ReturnType<typeof buildPrograms>;
 beforeAll(() => {
-  programs = buildPrograms(["signals", "processes", "mappings", "seals", "locks", "creds", "sockets", "misc", "fdtimers"]);
+  programs = buildPrograms(["signals", "processes", "mappings", "seals", "locks", "creds", "sockets", "misc", "fdtimers", "pidfds"]);
 });
 afterAll(() => programs.cleanup());
 
@@ -54,6 +54,10 @@ describe("C programs see Linux's process and signal semantics", () => {
 
   it("fdtimers: timerfd expirations with epoll and blocking reads, signalfd for kills and SIGCHLD", () => {
     expectSame([programs.path("fdtimers")]);
+  });
+
+  it("pidfds: pidfd_open, polling for exit, pidfd_send_signal, pidfd_getfd, waitid(P_PIDFD), CLONE_PIDFD", () => {
+    expectSame([programs.path("pidfds")]);
   });
 });
 

@@ -46,6 +46,7 @@ import { REG } from "@runsc-ts/platform";
 import { MemoryManager } from "../mm/memory-manager.js";
 import { Limits } from "./limits.js";
 import { NSIG } from "./signals.js";
+import { installPidfd } from "./pidfd.js";
 import { NO_ALT_STACK } from "./signal-frame.js";
 import { Task } from "./task.js";
 import { ThreadGroup } from "./thread-group.js";
@@ -59,11 +60,13 @@ export interface CloneRequest {
   readonly tls: bigint;
   /** The signal the parent gets when the child exits (clone's low byte, clone3's exit_signal). */
   readonly exitSignal: number;
+  /** CLONE_PIDFD: where the pidfd's number goes (an int). */
+  readonly pidfd: bigint;
 }
 
 /** Flags we do not implement: namespaces, pidfds, tracing. */
 const UNSUPPORTED = BigInt(
-  CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP | CLONE_PIDFD | CLONE_PTRACE | CLONE_UNTRACED,
+  CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP | CLONE_PTRACE | CLONE_UNTRACED,
 ) | BigInt(CLONE_NEWTIME);
 
 /** Flags that change nothing here (no I/O scheduler, no SysV semaphores yet, ignored by Linux). */
@@ -80,13 +83,14 @@ export async function cloneTask(t: Task, req: CloneRequest): Promise<number | Li
   if ((flags & UNSUPPORTED) !== 0n) return EINVAL;
   const known = BigInt(
     CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_PARENT | CLONE_VFORK | CLONE_SETTLS |
-      CLONE_PARENT_SETTID | CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | CLONE_CLEAR_SIGHAND,
+      CLONE_PARENT_SETTID | CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | CLONE_CLEAR_SIGHAND | CLONE_PIDFD,
   ) | ACCEPTED;
   if ((flags & ~(known | UNSUPPORTED)) !== 0n) return EINVAL;
   // copy_process's rules.
   if (has(flags, CLONE_THREAD) && !has(flags, CLONE_SIGHAND)) return EINVAL;
   if (has(flags, CLONE_SIGHAND) && !has(flags, CLONE_VM)) return EINVAL;
   if (has(flags, CLONE_SIGHAND) && has(flags, CLONE_CLEAR_SIGHAND)) return EINVAL;
+  if (has(flags, CLONE_PIDFD) && has(flags, CLONE_THREAD)) return EINVAL;
   // init cannot give itself siblings.
   if (has(flags, CLONE_PARENT) && t.tg.tgid === 1) return EINVAL;
   if (req.exitSignal < 0 || req.exitSignal > NSIG) return EINVAL;
@@ -148,6 +152,12 @@ export async function cloneTask(t: Task, req: CloneRequest): Promise<number | Li
   new DataView(tidBytes.buffer).setInt32(0, tid, true);
   if (has(flags, CLONE_PARENT_SETTID)) t.mm.copyOut(req.parentTid, tidBytes);
   if (has(flags, CLONE_CHILD_SETTID)) mm.copyOut(req.childTid, tidBytes);
+  if (has(flags, CLONE_PIDFD)) {
+    const pidfd = installPidfd(t, tg, false);
+    const b = new Uint8Array(4);
+    new DataView(b.buffer).setInt32(0, typeof pidfd === "number" ? pidfd : -1, true);
+    t.mm.copyOut(req.pidfd, b);
+  }
 
   let vforkDone: Promise<void> | undefined;
   if (has(flags, CLONE_VFORK)) vforkDone = new Promise((resolve) => (child.vforkDone = resolve));
@@ -162,3 +172,4 @@ function countProcesses(t: Task): number {
   for (const tg of t.kernel.threadGroups.values()) if (!tg.reaped && tg.creds()?.uid === t.creds.uid) n++;
   return n;
 }
+

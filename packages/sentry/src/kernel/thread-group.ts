@@ -109,11 +109,20 @@ export class ThreadGroup {
     return new Promise((resolve) => this.exitWaiters.push(resolve));
   }
 
+  /** Notified (EPOLLIN) when the last task has left: pidfds poll on it. */
+  readonly exitEvents = new WaitQueue();
+
+  /** Whether every task has gone (the process is a zombie, or reaped). */
+  get exited(): boolean {
+    return this.exitStatus !== undefined && this.tasks.size === 0;
+  }
+
   /** Called by the last task to leave. */
   finish(): void {
     const status = this.exitStatus ?? 0;
     this.exitStatus = status;
     for (const w of this.exitWaiters.splice(0)) w(status);
+    this.exitEvents.notify(1 /* EPOLLIN */);
     this.resumeStopped();
   }
 

@@ -4,6 +4,8 @@ import {
   AT_FDCWD,
   AT_SYMLINK_NOFOLLOW,
   CLONE_DETACHED,
+  CLONE_PARENT_SETTID,
+  CLONE_PIDFD,
   CLONE_VFORK,
   CLONE_VM,
   E2BIG,
@@ -18,6 +20,7 @@ import {
   P_ALL,
   P_PGID,
   P_PID,
+  P_PIDFD,
   PATH_MAX,
   RLIMIT_STACK,
   SIGCHLD,
@@ -45,12 +48,16 @@ import type { Task } from "../../kernel/task.js";
 import type { CpuUsage } from "@runsc-ts/platform";
 import type { SyscallArgs } from "../args.js";
 import { encodeRusage } from "./sys-info.js";
+import { pidfdTarget } from "./sys-pidfd.js";
 import type { SyscallValue } from "../table.js";
 
 /** clone(2): x86-64 order (flags, stack, parent_tid, child_tid, tls); the low byte is the exit signal. */
 export function sysClone(t: Task, a: SyscallArgs): Promise<SyscallValue> {
   const raw = a.ulong(0);
+  // clone(2) writes a CLONE_PIDFD pidfd where the parent's tid would go: the two cannot mix.
+  if ((raw & BigInt(CLONE_PIDFD)) !== 0n && (raw & BigInt(CLONE_PARENT_SETTID)) !== 0n) return Promise.resolve(EINVAL);
   return cloneTask(t, {
+    pidfd: a.pointer(2),
     flags: raw & ~0xffn,
     stack: a.pointer(1),
     parentTid: a.pointer(2),
@@ -81,6 +88,7 @@ export async function sysClone3(t: Task, a: SyscallArgs): Promise<SyscallValue> 
   if (c.set_tid !== 0n || c.set_tid_size !== 0n) return EPERM; // choosing pids needs CAP_SYS_ADMIN over the pid namespace
   if (c.cgroup !== 0n) return EINVAL;
   return cloneTask(t, {
+    pidfd: c.pidfd,
     flags: c.flags,
     stack: c.stack === 0n ? 0n : c.stack + c.stack_size,
     parentTid: c.parent_tid,
@@ -91,11 +99,11 @@ export async function sysClone3(t: Task, a: SyscallArgs): Promise<SyscallValue> 
 }
 
 export function sysFork(t: Task): Promise<SyscallValue> {
-  return cloneTask(t, { flags: 0n, stack: 0n, parentTid: 0n, childTid: 0n, tls: 0n, exitSignal: SIGCHLD });
+  return cloneTask(t, { flags: 0n, stack: 0n, parentTid: 0n, childTid: 0n, tls: 0n, exitSignal: SIGCHLD, pidfd: 0n });
 }
 
 export function sysVfork(t: Task): Promise<SyscallValue> {
-  return cloneTask(t, { flags: BigInt(CLONE_VM | CLONE_VFORK), stack: 0n, parentTid: 0n, childTid: 0n, tls: 0n, exitSignal: SIGCHLD });
+  return cloneTask(t, { flags: BigInt(CLONE_VM | CLONE_VFORK), stack: 0n, parentTid: 0n, childTid: 0n, tls: 0n, exitSignal: SIGCHLD, pidfd: 0n });
 }
 
 /** Linux's limit on one argument or environment string (MAX_ARG_STRLEN: 32 pages). */
@@ -216,8 +224,14 @@ export async function sysWaitid(t: Task, a: SyscallArgs): Promise<SyscallValue> 
       if (id < 0) return EINVAL;
       target = { kind: "pgid", pgid: id === 0 ? t.tg.processGroup?.pgid ?? 0 : id };
       break;
+    case P_PIDFD: {
+      const tg = pidfdTarget(t, id);
+      if (isLinuxError(tg)) return tg;
+      target = { kind: "pid", pid: tg.tgid };
+      break;
+    }
     default:
-      return EINVAL; // P_PIDFD: no pidfds yet
+      return EINVAL;
   }
   const r = await waitChild(t, { target, options });
   if (isLinuxError(r)) return r;

@@ -176,7 +176,7 @@ export function sysRtSigreturn(t: Task): SyscallValue {
 // ---- sending ---------------------------------------------------------------------------------
 
 /** kill(2)'s permission rule: same user, CAP_KILL, or SIGCONT within the session. */
-function mayKill(t: Task, target: ThreadGroup, sig: number): boolean {
+export function mayKill(t: Task, target: ThreadGroup, sig: number): boolean {
   const c = t.creds;
   if ((c.effective & capabilityBit(CAP_KILL)) !== 0n) return true;
   const tc = target.creds();
@@ -252,7 +252,7 @@ export function sysTgkill(t: Task, a: SyscallArgs): SyscallValue {
 }
 
 /** The siginfo a caller of rt_(tg)sigqueueinfo supplies; it may not pose as the kernel. */
-function queuedInfo(t: Task, sig: number, addr: bigint, target: ThreadGroup): SignalInfo | LinuxError {
+export function queuedInfo(t: Task, sig: number, addr: bigint, target: ThreadGroup): SignalInfo | LinuxError {
   const b = t.mm.copyIn(addr, 128);
   if (isLinuxError(b)) return EFAULT;
   const info = rawInfo(sig, b);

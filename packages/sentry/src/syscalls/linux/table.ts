@@ -42,6 +42,7 @@ import * as net from "./sys-socket.js";
 import * as sched from "./sys-sched.js";
 import * as mm from "./sys-mm.js";
 import * as tfd from "./sys-timerfd.js";
+import * as pidfd from "./sys-pidfd.js";
 import * as time from "./sys-time.js";
 
 const SPECS: ReadonlyArray<EntrySpec<Task>> = [
@@ -251,14 +252,17 @@ const SPECS: ReadonlyArray<EntrySpec<Task>> = [
   supported("time", time.sysTime),
   supported("nanosleep", time.sysNanosleep),
   supported("clock_nanosleep", time.sysClockNanosleep),
-  partial("clone", life.sysClone, "namespaces (CLONE_NEW*), CLONE_PIDFD and tracing flags are EINVAL"),
+  partial("clone", life.sysClone, "namespaces (CLONE_NEW*) and tracing flags are EINVAL"),
   partial("clone3", life.sysClone3, "as clone; set_tid is EPERM and cgroup is EINVAL"),
+  supported("pidfd_open", pidfd.sysPidfdOpen),
+  supported("pidfd_send_signal", pidfd.sysPidfdSendSignal),
+  supported("pidfd_getfd", pidfd.sysPidfdGetfd),
   supported("fork", life.sysFork),
   supported("vfork", life.sysVfork),
   supported("execve", life.sysExecve),
   partial("execveat", life.sysExecveat, "a file without a path (deleted, memfd) cannot be executed"),
   partial("wait4", life.sysWait4, "rusage has CPU times and page faults only"),
-  partial("waitid", life.sysWaitid, "P_PIDFD is EINVAL (no pidfds); rusage has CPU times and page faults only"),
+  partial("waitid", life.sysWaitid, "rusage has CPU times and page faults only"),
   supported("rt_sigaction", sig.sysRtSigaction),
   supported("rt_sigprocmask", sig.sysRtSigprocmask),
   supported("sigaltstack", sig.sysSigaltstack),
