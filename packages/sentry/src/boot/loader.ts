@@ -388,6 +388,7 @@ function procKernelOf(k: Kernel): ProcKernel {
       return { utime: tick(self.user), stime: tick(self.system), cutime: tick(kids.user), cstime: tick(kids.system) };
     },
     tids: () => [...t.tg.tasks].map((x) => x.tid).sort((a, b) => a - b),
+    threadComm: (tid) => [...t.tg.tasks].find((x) => x.tid === tid)?.name ?? t.name,
     signals: () => {
       let ignored = 0n;
       let caught = 0n;

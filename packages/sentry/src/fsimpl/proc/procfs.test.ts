@@ -39,6 +39,7 @@ async function setup(): Promise<{ env: TestEnv; tasks: ProcTask[]; fdTable: FdTa
     threads: () => 1,
     cpuTicks: () => ({ utime: 7, stime: 3, cutime: 0, cstime: 0 }),
     tids: () => [1],
+    threadComm: () => "init",
     limits: () => Array.from({ length: 16 }, () => [1024n, 0xffff_ffff_ffff_ffffn] as const),
     oomScoreAdj: () => oom,
     setOomScoreAdj: (v: number) => {

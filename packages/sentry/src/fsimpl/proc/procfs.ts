@@ -54,6 +54,8 @@ export interface ProcTask {
   threads(): number;
   /** The thread ids of the process (/proc/<pid>/task). */
   tids(): number[];
+  /** A thread's own name (PR_SET_NAME is per thread), for task/<tid>/comm. */
+  threadComm(tid: number): string;
   /** Resource limits, by RLIMIT_* number: [soft, hard] (RLIM_INFINITY as "unlimited"). */
   limits(): ReadonlyArray<readonly [bigint, bigint]>;
   /** /proc/<pid>/oom_score_adj: read, and set (-1000..1000). */
@@ -246,7 +248,7 @@ export class ProcFilesystem extends SyntheticFilesystem {
         const m = new Map<string, Inode>();
         for (const tid of t.tids()) {
           m.set(`${tid}`, new SyntheticDir(this)
-            .add("comm", file(() => `${t.comm()}\n`))
+            .add("comm", file(() => `${t.threadComm(tid)}\n`))
             .add("stat", file(() => pidStat(t, tid)))
             .add("status", file(() => statusOf(t, tid))));
         }
