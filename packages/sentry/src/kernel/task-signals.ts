@@ -17,6 +17,7 @@ import {
   CLD_CONTINUED,
   CLD_STOPPED,
   EINTR,
+  EPOLLIN,
   ERESTARTNOHAND,
   ERESTARTNOINTR,
   ERESTARTSYS,
@@ -100,7 +101,7 @@ export function sendSignal(target: Task | ThreadGroup, info: SignalInfo, opts: S
   }
   const queue = task?.pending ?? tg.pending;
   if (!queue.enqueue(info)) return;
-  tg.signalQueue.notify(1 /* EPOLLIN */);
+  tg.signalQueue.notify(EPOLLIN);
   if (task !== undefined) {
     if (!blocked(task)) wakeForSignal(task);
     return;

@@ -9,6 +9,7 @@
  * Field ownership: everything here belongs to the kernel thread; task run loops change it only
  * between awaits (no read-modify-write spans an await).
  */
+import { EPOLLIN } from "@runsc-ts/abi";
 import { type CpuUsage, NO_USAGE } from "@runsc-ts/platform";
 import type { Credentials } from "./auth/credentials.js";
 import type { Task } from "./task.js";
@@ -122,7 +123,7 @@ export class ThreadGroup {
     const status = this.exitStatus ?? 0;
     this.exitStatus = status;
     for (const w of this.exitWaiters.splice(0)) w(status);
-    this.exitEvents.notify(1 /* EPOLLIN */);
+    this.exitEvents.notify(EPOLLIN);
     this.resumeStopped();
   }
 
