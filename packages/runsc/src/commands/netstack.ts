@@ -3,8 +3,6 @@ import { CliError } from "../errors.js";
 import { defineCommand } from "../command.js";
 import { type Fd, type InterfaceAddress, parseInterfaceAddress, parseIpAddress } from "../flags.js";
 import { hasKeys, isFd, isString } from "../input.js";
-import { NetstackConfigError, serveNetstack } from "@runsc-ts/netstack";
-import { isSystemError, native } from "@runsc-ts/platform";
 import { INTERNAL_GROUP, absolute, fdOption } from "./common.js";
 
 /** The sandbox's TCP/IP stack. Loopback always exists; a TAP NIC is added with `tapFd`. */
@@ -63,30 +61,6 @@ export const netstack = defineCommand<NetstackArgs>({
     return args;
   },
   // Serves netstack.capnp on --fd until the sandbox closes the connection; loopback always,
-  // eth0 over --tap-fd when given.
-  async run(ctx, args) {
-    let tapFd: number | undefined = args.tapFd;
-    if (args.tap !== undefined) {
-      try {
-        const C = native.constants;
-        [tapFd] = native.tunOpen(args.tap, C.IFF_TAP | C.IFF_NO_PI | C.IFF_VNET_HDR);
-      } catch (e) {
-        if (isSystemError(e)) throw new CliError(`netstack --tap ${args.tap}: ${e.message}`);
-        throw e;
-      }
-    }
-    try {
-      await serveNetstack({
-        fd: args.fd,
-        tapFd,
-        address: args.address,
-        gateway: args.gateway,
-        logPackets: args.logPackets,
-        log: ctx.log,
-      });
-    } catch (e) {
-      if (e instanceof NetstackConfigError) throw new CliError(`netstack: ${e.message}`);
-      throw e;
-    }
-  },
+  // eth0 over --tap-fd when given. Loaded when the command runs, like boot's sentry.
+  run: async (ctx, args) => (await import("../sandbox/netstack.js")).runNetstack(ctx, args),
 });
