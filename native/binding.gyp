@@ -17,6 +17,7 @@
         "src/tty.cc",
         "src/tun.cc",
         "src/launch.cc",
+        "src/pivot.cc",
         "src/seccomp.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

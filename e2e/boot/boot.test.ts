@@ -2,11 +2,12 @@
 // reports itself ready on the start-sync FD, waits for startRoot, and answers wait, processes,
 // signal and destroy from clients that connect to the socket, one connection per CLI call.
 import { type ChildProcess, spawn } from "node:child_process";
-import { closeSync, existsSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SIGTERM, O_DIRECTORY, O_RDONLY } from "@runsc-ts/abi";
+import { confinedGoferCommand } from "@runsc-ts/gofer/launcher";
 import { native, rpcOverFd } from "@runsc-ts/platform";
 import { common, control, hostFd } from "@runsc-ts/proto";
 import { afterEach, describe, expect, it } from "vitest";
@@ -50,10 +51,11 @@ function spec(args: string[], mounts: readonly SpecMount[]) {
   };
 }
 
-/** Starts a gofer serving `root`; returns our end of its connection. */
+/** Starts a gofer serving `root` (through runsc-confine, as a sandbox does); returns our end of its connection. */
 function startGofer(root: string, readOnly: boolean): { fd: number; child: ChildProcess } {
   const [ours, theirs] = native.socketpair(SOCK_STREAM | SOCK_CLOEXEC);
-  const child = spawn(process.execPath, [BINARY, "gofer", "--root", root, ...(readOnly ? ["--ro"] : []), "--io-fd", "3"], { stdio: ["ignore", "ignore", "inherit", theirs] });
+  const [launcher, ...args] = confinedGoferCommand(root, readOnly, [process.execPath, BINARY, "gofer", "--root", root, ...(readOnly ? ["--ro"] : []), "--io-fd", "3"]);
+  const child = spawn(launcher as string, args, { stdio: ["ignore", "ignore", "inherit", theirs] });
   native.close(theirs);
   return { fd: ours, child };
 }
@@ -260,6 +262,39 @@ describe("the spec's mounts", () => {
       expect(await waited).toBe(0);
       expect(s.stdout()).toBe("hello from the host\nread-only\ny\nhello.txt\n1\n");
       expect(existsSync(join(data, "new"))).toBe(false);
+    } finally {
+      rmSync(data, { recursive: true, force: true });
+    }
+  });
+
+  it("mounts file bind mounts, creating missing mount points, with writes reaching the host file unless read-only", async () => {
+    const data = mkdtempSync(join(tmpdir(), "runsc-ts-filebind-"));
+    const resolv = join(data, "resolv.conf");
+    const token = join(data, "token");
+    writeFileSync(resolv, "nameserver 10.0.0.1\n");
+    writeFileSync(token, "s3cret\n");
+    writeFileSync(join(data, "beside"), "not mounted\n");
+    try {
+      const script = [
+        "cat /etc/resolv.conf /run/secrets/token",
+        "echo 'nameserver 10.0.0.2' > /etc/resolv.conf",
+        "(echo x > /run/secrets/token) 2>/dev/null || echo read-only",
+        "ls /run/secrets",
+        "stat -c %F /run/secrets/token",
+      ].join("; ");
+      const s = launch(["/bin/sh", "-c", script], [
+        { destination: "/etc/resolv.conf", type: "bind", source: resolv, options: ["rbind", "rw"] },
+        { destination: "/run/secrets/token", type: "bind", source: token, options: ["bind", "ro"] },
+      ]);
+      await s.ready;
+      const waited = withController(s, async (m) => {
+        await m.startRoot((p) => (p.containerId = "ctl-test")).promise();
+        return (await m.wait((p) => (p.containerId = "ctl-test")).promise()).waitStatus;
+      });
+      expect(await waited).toBe(0);
+      expect(s.stdout()).toBe("nameserver 10.0.0.1\ns3cret\nread-only\ntoken\nregular file\n");
+      expect(readFileSync(resolv, "utf8")).toBe("nameserver 10.0.0.2\n");
+      expect(readFileSync(token, "utf8")).toBe("s3cret\n");
     } finally {
       rmSync(data, { recursive: true, force: true });
     }

@@ -26,10 +26,15 @@ function statusField(pid: number, name: string, tid: number | string = pid): str
   return (line ?? "").split(":")[1]?.trim() ?? "";
 }
 
-describe("runsc-ts gofer", () => {
+// Confining itself (stage 1 in Node, then a re-exec), and started through runsc-confine as a
+// sandbox starts it (stage 1 in C): the same process must come out either way.
+describe.each([
+  { how: "confining itself", viaLauncher: false },
+  { how: "through runsc-confine", viaLauncher: true },
+])("runsc-ts gofer, $how", ({ viaLauncher }) => {
   let g: GoferProcess;
   beforeAll(() => {
-    g = spawnGofer(root);
+    g = spawnGofer(root, { viaLauncher });
   });
   afterAll(async () => {
     const exit = await g.stop();
@@ -60,6 +65,7 @@ describe("runsc-ts gofer", () => {
     fs.closeSync(c.fd);
     expect(fs.readFileSync(path.join(root, "written.txt"), "utf8")).toBe("from the sentry");
     rootFile.release();
+    fs.rmSync(path.join(root, "written.txt"));
   });
 
   it("binds a Unix socket in the mount and connects to it, both donated", async () => {
@@ -129,6 +135,15 @@ describe("runsc-ts gofer without privileges", () => {
     fs.rmSync(g.logFile, { force: true });
     expect(exit.code).toBe(1);
     expect(exit.stderr).toMatch(/^runsc-ts: gofer: cannot confine the gofer \(unshare\(CLONE_NEWNS\)\): EPERM[^\n]*--unconfined[^\n]*\n$/);
+  });
+
+  it("refuses to serve through runsc-confine when it cannot be confined, in one stderr line", async () => {
+    const g = spawnGofer(root, { withoutCapabilities: true, viaLauncher: true });
+    const exit = await g.exited;
+    g.conn.close();
+    fs.rmSync(g.logFile, { force: true });
+    expect(exit.code).toBe(1);
+    expect(exit.stderr).toBe("runsc-ts: gofer: cannot confine the gofer (unshare(CLONE_NEWNS)): EPERM: Operation not permitted; run as root\n");
   });
 
   it("refuses the internal --pivot-helper flag when it was not confined before exec", async () => {

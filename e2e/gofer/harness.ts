@@ -5,6 +5,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
+import { confinedGoferCommand } from "@runsc-ts/gofer/launcher";
 import { native, rpcOverFd } from "@runsc-ts/platform";
 import { type RpcConnection, gofer, setDataList, takeFd } from "@runsc-ts/proto";
 
@@ -39,6 +40,8 @@ export interface SpawnOptions {
   readonly withoutCapabilities?: boolean;
   /** More arguments for the gofer command. */
   readonly extraArgs?: readonly string[];
+  /** Start it through runsc-confine, as a sandbox does, instead of letting it confine itself. */
+  readonly viaLauncher?: boolean;
 }
 
 /** Starts `runsc-ts gofer --root root --io-fd 3` with one end of a socket pair as its fd 3. */
@@ -50,9 +53,10 @@ export function spawnGofer(root: string, opts: SpawnOptions = {}): GoferProcess 
   if (opts.readOnly === true) args.push("--ro");
   if (opts.unconfined === true) args.push("--unconfined");
   args.push(...(opts.extraArgs ?? []));
+  const command = opts.viaLauncher === true ? confinedGoferCommand(root, opts.readOnly === true, [process.execPath, ...args]) : [process.execPath, ...args];
   const argv = opts.withoutCapabilities === true
-    ? ["setpriv", "--inh-caps=-all", "--ambient-caps=-all", "--bounding-set=-all", "--", process.execPath, ...args]
-    : [process.execPath, ...args];
+    ? ["setpriv", "--inh-caps=-all", "--ambient-caps=-all", "--bounding-set=-all", "--", ...command]
+    : command;
   const child = spawn(argv[0] as string, argv.slice(1), { stdio: ["ignore", "ignore", "pipe", theirs] });
   native.close(theirs);
   let stderr = "";

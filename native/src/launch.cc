@@ -11,19 +11,12 @@
 // capabilities) is in TypeScript (packages/gofer/src/confine.ts); this file has the three
 // primitives that cannot be written there:
 //
-//  - forkPivotHelper: forks a single-threaded child that waits on a socket for one byte, then
-//    bind-mounts the new root, optionally remounts it read-only, pivot_roots into it and
-//    detaches the old root, and answers with 8 bytes (the failed step, 0 if none, and errno).
-//    The child runs only async-signal-safe system calls (it is a fork of a multi-threaded
-//    process) with every signal blocked and every other descriptor closed; EOF on the socket
-//    (its parent died) makes it exit without doing anything.
+//  - forkPivotHelper: forks the pivot helper (pivot.h), a single-threaded child that waits on a
+//    socket for one byte, then moves the root, and answers with the failed step and errno.
 //  - execve: replaces the calling process (every other thread ends).
 //  - waitpid: reaps a child, blocking.
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
-#include <sys/mount.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -34,78 +27,20 @@
 #include "errors.h"
 #include "fs_args.h"
 #include "modules.h"
+#include "pivot.h"
 
 namespace runsc {
 
 namespace {
 
-// Steps of the pivot helper, as reported in its answer.
-enum PivotStep : int32_t {
-  kPivotOk = 0,
-  kPivotBind = 1,
-  kPivotRemountReadOnly = 2,
-  kPivotChdir = 3,
-  kPivotRoot = 4,
-  kPivotDetachOldRoot = 5,
-  kPivotChdirRoot = 6,
-};
-
-bool WriteAll(int fd, const void* buf, size_t len) {
-  const char* p = static_cast<const char*>(buf);
-  while (len > 0) {
-    ssize_t n = write(fd, p, len);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    p += n;
-    len -= static_cast<size_t>(n);
-  }
-  return true;
-}
-
-// The helper's life after fork: only async-signal-safe calls, never returns.
-[[noreturn]] void PivotHelperChild(int sock, const char* root, const char* staging, bool readOnly) {
-  sigset_t all;
-  sigfillset(&all);
-  sigprocmask(SIG_SETMASK, &all, nullptr);
-  // Keep only the socket: the helper must not hold the parent's descriptors open.
-  if (sock > 0) syscall(SYS_close_range, 0, sock - 1, 0);
-  syscall(SYS_close_range, sock + 1, ~0U, 0);
-  char go;
-  ssize_t n;
-  do {
-    n = read(sock, &go, 1);
-  } while (n < 0 && errno == EINTR);
-  if (n != 1) _exit(1);  // the parent is gone or changed its mind: do nothing
-  int32_t answer[2] = {kPivotOk, 0};
-  auto fail = [&](PivotStep step) {
-    answer[0] = step;
-    answer[1] = errno;
-  };
-  if (mount(root, staging, nullptr, MS_BIND | MS_REC, nullptr) != 0) {
-    fail(kPivotBind);
-  } else if (readOnly && mount(nullptr, staging, nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr) != 0) {
-    fail(kPivotRemountReadOnly);
-  } else if (chdir(staging) != 0) {
-    fail(kPivotChdir);
-  } else if (syscall(SYS_pivot_root, ".", ".") != 0) {
-    fail(kPivotRoot);
-  } else if (umount2(".", MNT_DETACH) != 0) {
-    fail(kPivotDetachOldRoot);
-  } else if (chdir("/") != 0) {
-    fail(kPivotChdirRoot);
-  }
-  _exit(WriteAll(sock, answer, sizeof answer) ? 0 : 2);
-}
-
-// forkPivotHelper(sock, root, staging, readOnly) -> pid. `sock` is the helper's end of a
+// forkPivotHelper(sock, root, readOnly) -> pid. `sock` is the helper's end of a
 // connected socket (the caller closes its copy afterwards).
 Napi::Value ForkPivotHelper(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int sock;
-  std::string root, staging;
+  std::string root;
   bool readOnly;
-  if (!GetFdArg(info, 0, "sock", &sock) || !GetPathArg(info, 1, "root", &root) ||
-      !GetPathArg(info, 2, "staging", &staging) || !GetBoolArg(info, 3, "readOnly", &readOnly)) {
+  if (!GetFdArg(info, 0, "sock", &sock) || !GetPathArg(info, 1, "root", &root) || !GetBoolArg(info, 2, "readOnly", &readOnly)) {
     return env.Undefined();
   }
   if (fcntl(sock, F_GETFD) < 0) {
@@ -117,7 +52,7 @@ Napi::Value ForkPivotHelper(const Napi::CallbackInfo& info) {
     ThrowSystemError(env, errno, "fork");
     return env.Undefined();
   }
-  if (pid == 0) PivotHelperChild(sock, root.c_str(), staging.c_str(), readOnly);
+  if (pid == 0) PivotHelperChild(sock, root.c_str(), readOnly);
   return Napi::Number::New(env, pid);
 }
 

@@ -14,7 +14,8 @@
  * fs_struct). The gofer itself never needs a capability beyond the five it keeps.
  *
  * Stage 1, `confineAndExec` (the process as started, on its main thread; the exec ends every
- * other thread and the exec'd image starts from the main thread's state):
+ * other thread and the exec'd image starts from the main thread's state). A sandbox starting a
+ * gofer runs the same steps in runsc-confine instead (launcher.ts), which saves a start of Node:
  *  1. `unshare(CLONE_NEWNS)`: a mount namespace of its own;
  *  2. `mount("/", MS_REC | MS_PRIVATE)`: nothing it does to mounts propagates to the host, and
  *     nothing the host mounts later appears here;
@@ -35,18 +36,14 @@
  *     because a mount stacked on the process's own root is never crossed by path lookup),
  *     remounts the bind read-only with `--ro`, `pivot_root(".", ".")`s into it and detaches the
  *     old root; then reap it and fail if any step failed (there is no chroot fallback: a root
- *     on the initramfs, where pivot_root is refused, is not supported);
+ *     on the initramfs, where pivot_root is refused, is not supported). A root that is a file
+ *     (a file bind mount) is bound onto the one entry, {@link FILE_ROOT_NAME}, of a read-only
+ *     tmpfs, and the tmpfs becomes "/";
  * 10. the seccomp allowlist with SECCOMP_FILTER_FLAG_TSYNC, which binds every thread.
  *
  * Any failure is fatal (ConfinementError): a half-confined gofer must not serve.
  */
-import { resolve as resolvePath } from "node:path";
 import {
-  CAP_CHOWN,
-  CAP_DAC_OVERRIDE,
-  CAP_DAC_READ_SEARCH,
-  CAP_FOWNER,
-  CAP_FSETID,
   CAP_LAST_CAP,
   CAP_SYS_ADMIN,
   CLONE_NEWNS,
@@ -65,6 +62,7 @@ import { readSync, writeSync } from "node:fs";
 import { compileSeccompPolicy, native, systemErrorFromErrno } from "@runsc-ts/platform";
 import { goferSeccompPolicy } from "./seccomp-policy.js";
 import { errnoOfThrown } from "./errno.js";
+import { KEPT_CAPABILITIES, capabilityMask } from "./launcher.js";
 
 /** The logger the gofer writes to (a pino logger fits). */
 export interface GoferLogger {
@@ -72,26 +70,6 @@ export interface GoferLogger {
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
   error(obj: object, msg: string): void;
-}
-
-/**
- * The capabilities a root-owned gofer keeps, and why:
- *  - CAP_CHOWN: give created files the owner the sentry asks for (fchownat), and setStat's owner;
- *  - CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH: the sentry is the permission authority, so the
- *    gofer must reach every file of the mount whatever its mode; DAC_READ_SEARCH also allows
- *    linkat(AT_EMPTY_PATH), which linkAt uses;
- *  - CAP_FOWNER: chmod, utimens and xattrs on files owned by others; O_NOATIME;
- *  - CAP_FSETID: keep set-group-ID bits when setting modes of files whose group the gofer is
- *    not in.
- * gVisor's gofer also keeps CAP_MKNOD; this one never creates device nodes (mknodAt refuses
- * them), so it drops it. CAP_SYS_CHROOT and CAP_SYS_ADMIN are gone, so the root cannot be
- * changed or left again.
- */
-export const KEPT_CAPABILITIES: readonly number[] = [CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_FSETID];
-
-/** A bigint mask of capability numbers. */
-export function capabilityMask(caps: readonly number[]): bigint {
-  return caps.reduce((m, c) => m | (1n << BigInt(c)), 0n);
 }
 
 /** Confinement failed at `step`: the gofer must not serve. */
@@ -120,16 +98,22 @@ function step(name: string, run: () => void): void {
 }
 
 /** The helper's answer: the step that failed (see native forkPivotHelper), 0 for none. */
-const PIVOT_STEPS = ["", "bind-mount the root", "remount the root read-only", "chdir to the root", "pivot_root", "detach the old root", "chdir to /"];
+const PIVOT_STEPS = [
+  "",
+  "bind-mount the root",
+  "remount the root read-only",
+  "chdir to the root",
+  "pivot_root",
+  "detach the old root",
+  "chdir to /",
+  "stat the root",
+  "make the file root's wrapper",
+];
+/** The helper's answer's size: three int32s (step, errno, file root). */
+const ANSWER_BYTES = 12;
 
-/** Where the helper mounts the root before pivoting into it. */
-function stagingFor(root: string): string {
-  // pivot_root needs the new root to be a mount point. A bind of a directory onto itself is
-  // one; but the host's "/" bound onto "/" stacks over the process's root, which path lookup
-  // never crosses into, so "/" (runsc-ts do) is bound onto a directory that always exists
-  // instead: /proc, in this private mount namespace.
-  return resolvePath(root) === "/" ? "/proc" : root;
-}
+/** The one entry of "/" after confinement when the mount root is a file (native/src/pivot.h). */
+export const FILE_ROOT_NAME = "file";
 
 export interface ConfineAndExecOptions extends ConfineOptions {
   /** The program to exec (process.execPath). */
@@ -159,7 +143,7 @@ export function confineAndExec(opts: ConfineAndExecOptions): never {
     const [a, b] = native.socketpair(SOCK_STREAM);
     ours = a;
     try {
-      pid = native.forkPivotHelper(b, root, stagingFor(root), readOnly);
+      pid = native.forkPivotHelper(b, root, readOnly);
     } finally {
       native.close(b);
     }
@@ -181,12 +165,13 @@ export function parsePivotHelper(value: string): { pid: number; fd: number } | u
 
 /**
  * Stage 2 (see the file comment): has the helper take the host's file system away from every
- * thread, then installs the seccomp allowlist. Afterwards "/" is the mount root.
+ * thread, then installs the seccomp allowlist. Afterwards "/" is the mount root, or, when the
+ * result says `fileRoot`, the directory holding it as {@link FILE_ROOT_NAME}.
  *
  * Preconditions: every module the gofer will use is loaded (nothing outside the root is
  * reachable afterwards).
  */
-export function finishConfinement(opts: ConfineOptions & { readonly helper: { pid: number; fd: number } }): void {
+export function finishConfinement(opts: ConfineOptions & { readonly helper: { pid: number; fd: number } }): { fileRoot: boolean } {
   const { root, readOnly, log, helper } = opts;
   step("check stage 1", () => {
     const kept = capabilityMask(KEPT_CAPABILITIES);
@@ -199,10 +184,10 @@ export function finishConfinement(opts: ConfineOptions & { readonly helper: { pi
   step("run the pivot helper", () => {
     try {
       writeSync(helper.fd, Buffer.from([1]));
-      const buf = Buffer.alloc(8);
+      const buf = Buffer.alloc(ANSWER_BYTES);
       let have = 0;
-      while (have < 8) {
-        const n = readSync(helper.fd, buf, have, 8 - have, null);
+      while (have < ANSWER_BYTES) {
+        const n = readSync(helper.fd, buf, have, ANSWER_BYTES - have, null);
         if (n === 0) break;
         have += n;
       }
@@ -210,17 +195,19 @@ export function finishConfinement(opts: ConfineOptions & { readonly helper: { pi
     } finally {
       native.close(helper.fd);
       const exit = native.waitpid(helper.pid);
-      if (answer.length === 8 && exit.code !== 0) answer = Buffer.alloc(0);
+      if (answer.length === ANSWER_BYTES && exit.code !== 0) answer = Buffer.alloc(0);
     }
   });
-  if (answer.length !== 8) throw new ConfinementError("pivot helper", { cause: new Error("the helper died without answering") });
+  if (answer.length !== ANSWER_BYTES) throw new ConfinementError("pivot helper", { cause: new Error("the helper died without answering") });
   const failed = answer.readInt32LE(0);
   if (failed !== 0) {
     throw new ConfinementError(PIVOT_STEPS[failed] ?? `pivot helper step ${failed}`, { cause: systemErrorFromErrno(-answer.readInt32LE(4), PIVOT_STEPS[failed] ?? "pivot") });
   }
   step("chdir to /", () => native.chdir("/"));
   step("seccomp", () => installSeccompFilter(log));
-  log.info({ root, readOnly, capabilities: KEPT_CAPABILITIES }, "gofer confined");
+  const fileRoot = answer.readInt32LE(8) === 1;
+  log.info({ root, readOnly, fileRoot, capabilities: KEPT_CAPABILITIES }, "gofer confined");
+  return { fileRoot };
 }
 
 /** Bounding set, ambient set, then the thread's own sets: only KEPT_CAPABILITIES survive. */

@@ -5,10 +5,13 @@
  */
 import { AT_FDCWD, O_DIRECTORY, O_PATH } from "@runsc-ts/abi";
 import { native, rpcOverFd } from "@runsc-ts/platform";
-import { ConfinementError, type GoferLogger, confineAndExec, finishConfinement } from "./confine.js";
+import { basename, dirname } from "node:path";
+import { realpathSync, statSync } from "node:fs";
+import { ConfinementError, FILE_ROOT_NAME, type GoferLogger, confineAndExec, finishConfinement } from "./confine.js";
 import { GoferServer } from "./server.js";
 
-export { ConfinementError, KEPT_CAPABILITIES, capabilityMask, confineAndExec, finishConfinement, installSeccompFilter, parsePivotHelper } from "./confine.js";
+export { ConfinementError, confineAndExec, finishConfinement, installSeccompFilter, parsePivotHelper } from "./confine.js";
+export { CONFINE_LAUNCHER, KEPT_CAPABILITIES, capabilityMask, confinedGoferCommand } from "./launcher.js";
 export type { ConfineAndExecOptions, ConfineOptions, GoferLogger } from "./confine.js";
 export { GoferServer, FileImpl } from "./server.js";
 export { GOFER_ALLOWED, GOFER_FATAL, goferSeccompPolicy } from "./seccomp-policy.js";
@@ -47,21 +50,26 @@ export interface ServeGoferOptions {
  */
 export async function serveGofer(opts: ServeGoferOptions): Promise<void> {
   const { ioFd, readOnly, log } = opts;
-  let rootPath = opts.root;
+  // The directory to open as the root, and the name of the root in it when the mount is a file.
+  let rootDir = opts.root;
+  let fileName: string | undefined;
   if (opts.unconfined === true) {
-    log.warn({ root: rootPath }, "gofer running UNCONFINED (--unconfined): development only");
+    log.warn({ root: rootDir }, "gofer running UNCONFINED (--unconfined): development only");
+    const real = realpathSync(rootDir);
+    if (!statSync(real).isDirectory()) [rootDir, fileName] = [dirname(real), basename(real)];
   } else if (opts.pivotHelper !== undefined) {
-    finishConfinement({ root: rootPath, readOnly, log, helper: opts.pivotHelper });
-    rootPath = "/";
+    const { fileRoot } = finishConfinement({ root: rootDir, readOnly, log, helper: opts.pivotHelper });
+    rootDir = "/";
+    if (fileRoot) fileName = FILE_ROOT_NAME;
   } else if (opts.reexec !== undefined) {
-    confineAndExec({ root: rootPath, readOnly, log, ...opts.reexec, keepFds: [ioFd] });
+    confineAndExec({ root: rootDir, readOnly, log, ...opts.reexec, keepFds: [ioFd] });
   } else {
     throw new ConfinementError("confinement", { cause: new Error("neither reexec nor pivotHelper given") });
   }
   // Modes of created files are exactly what the sentry asks (it has applied the guest's umask).
   process.umask(0);
-  const rootFd = native.openat(AT_FDCWD, rootPath, O_PATH | O_DIRECTORY, 0);
-  const server = new GoferServer(rootFd, readOnly);
+  const rootFd = native.openat(AT_FDCWD, rootDir, O_PATH | O_DIRECTORY, 0);
+  const server = new GoferServer(rootFd, readOnly, fileName);
   const conn = rpcOverFd(ioFd, { bootstrap: server.bootstrap(), logger: log });
   log.info({ root: opts.root, readOnly }, "gofer serving");
   const reason = await conn.closed();

@@ -85,18 +85,41 @@ export class GoferServer implements gofer.Gofer$Server$Target {
   readonly root: HostNode;
 
   /**
-   * Takes ownership of `rootFd`, an O_PATH descriptor on the mount root (a directory).
+   * Takes ownership of `rootFd`, an O_PATH descriptor on a directory: the mount root, or, for a
+   * mount of a single file (a file bind mount), the directory holding it as `fileName`. A file
+   * root is reached by name from that directory like any other file, so it can be re-opened; the
+   * sentry never gets a handle on the directory itself.
    */
   constructor(
     rootFd: number,
     readonly readOnly: boolean,
+    fileName?: string,
   ) {
     const st = statFd(rootFd);
     if (st.type !== S_IFDIR) {
       native.close(rootFd);
       throw new Error("the gofer's root is not a directory");
     }
-    this.root = new HostNode(this.nodes, rootFd, st, undefined, new Uint8Array(0));
+    const dir = new HostNode(this.nodes, rootFd, st, undefined, new Uint8Array(0));
+    if (fileName === undefined) {
+      this.root = dir;
+      return;
+    }
+    try {
+      const name = new TextEncoder().encode(fileName);
+      const fd = openComponent(rootFd, name);
+      let fileStat: HostStat;
+      try {
+        fileStat = statFd(fd);
+        if (fileStat.type === S_IFLNK) throw new Error("the gofer's file root is a symbolic link");
+      } catch (e) {
+        native.close(fd);
+        throw e;
+      }
+      this.root = new HostNode(this.nodes, fd, fileStat, dir, name);
+    } finally {
+      dir.unref(); // the file's handle holds its own reference on the directory
+    }
   }
 
   /** The bootstrap capability for an RpcConnection. */

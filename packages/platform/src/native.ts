@@ -242,15 +242,17 @@ export interface NativeAddon extends PtraceAddon {
   // ---- Starting a process confined in every thread (native/src/launch.cc).
 
   /**
-   * Forks a single-threaded helper in the caller's mount namespace that waits for one byte on
-   * `sock` (its end of a connected socket; the caller closes its copy), then bind-mounts `root`
-   * on `staging` (read-only if asked), pivot_roots there and detaches the old root — which moves
-   * the root and cwd of every thread whose root or cwd was the old root — and answers 8 bytes:
-   * the failed step (0: none; 1 bind, 2 remount read-only, 3 chdir, 4 pivot_root, 5 detach the
-   * old root, 6 chdir to /) and its errno, as two native-endian int32s. EOF instead of the byte
-   * makes it exit 1 without doing anything. Returns its pid.
+   * Forks the pivot helper (native/src/pivot.h) in the caller's mount namespace: single-threaded,
+   * it waits for one byte on `sock` (its end of a connected socket; the caller closes its copy),
+   * then makes `root` the root of the namespace — a directory bound onto itself (the host's "/"
+   * onto /proc), a file bound into a read-only tmpfs wrapper as `file` — read-only if asked,
+   * pivot_roots there and detaches the old root, which moves the root and cwd of every thread
+   * whose root or cwd was the old root. It answers 12 bytes, three native-endian int32s: the
+   * failed step (0: none; 1 bind, 2 remount read-only, 3 chdir, 4 pivot_root, 5 detach the old
+   * root, 6 chdir to /, 7 stat the root, 8 the file's wrapper), its errno, and 1 if the root was a
+   * file. EOF instead of the byte makes it exit 1 without doing anything. Returns its pid.
    */
-  forkPivotHelper(sock: number, root: HostPath, staging: HostPath, readOnly: boolean): number;
+  forkPivotHelper(sock: number, root: HostPath, readOnly: boolean): number;
   /** execve(2): returns only by throwing. */
   execve(path: HostPath, argv: readonly string[], envp: readonly string[]): never;
   /** waitpid(pid, 0), blocking: `code` if it exited, `signal` if it was killed. */

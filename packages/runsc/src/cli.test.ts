@@ -71,7 +71,7 @@ describe("help and version", () => {
     expect(await help("list")).toMatch(/-f, --format[\s\S]*-q, --quiet/);
     expect(await help("spec")).toMatch(/-b, --bundle[\s\S]*--rootless/);
     expect(await help("boot")).toMatch(/--spec-fd[\s\S]*--controller-fd[\s\S]*--io-fds[\s\S]*--stdio-fds[\s\S]*--start-sync-fd[\s\S]*--netstack-fd/);
-    expect(await help("gofer")).toMatch(/--root <dir>[\s\S]*--io-fd <fd>[\s\S]*--ro/);
+    expect(await help("gofer")).toMatch(/--root <path>[\s\S]*--io-fd <fd>[\s\S]*--ro/);
     expect(await help("netstack")).toMatch(/--fd <fd>[\s\S]*--tap-fd[\s\S]*--addr[\s\S]*--gw[\s\S]*--log-packets/);
   });
 
@@ -176,7 +176,7 @@ describe("command line errors", () => {
     expect(oneErrorLine(await cli(["state", "--frob", "c1"]))).toBe("runsc-ts: unknown option '--frob'");
     expect(oneErrorLine(await cli(["state"]))).toBe("runsc-ts: missing required argument 'container-id'");
     expect(oneErrorLine(await cli(["state", "a", "b"]))).toMatch(/^runsc-ts: too many arguments for 'state'/);
-    expect(oneErrorLine(await cli(["gofer", "--io-fd", "3"]))).toBe("runsc-ts: required option '--root <dir>' not specified");
+    expect(oneErrorLine(await cli(["gofer", "--io-fd", "3"]))).toBe("runsc-ts: required option '--root <path>' not specified");
   });
 
   it.each(["../etc", "..", ".", "a/b", "", "a b"])("rejects the container ID %j", async (id) => {

@@ -15,7 +15,7 @@ export interface GoferArgs {
   readonly readOnly: boolean;
   /** Developer flag: serve without confinement (tests as non-root). Never for real sandboxes. */
   readonly unconfined: boolean;
-  /** Internal (confinement stage 2, set by the gofer itself when it re-execs): "PID:FD". */
+  /** Internal (confinement stage 2, added by the gofer itself when it re-execs, or by runsc-confine): "PID:FD". */
   readonly pivotHelper: string | undefined;
 }
 
@@ -25,11 +25,11 @@ export const gofer = defineCommand<GoferArgs>({
   group: INTERNAL_GROUP,
   configure(command) {
     command
-      .requiredOption("--root <dir>", "the mount's root directory on the host")
+      .requiredOption("--root <path>", "the mount's root on the host: a directory, or a file for a file bind mount")
       .addOption(fdOption("--io-fd <fd>", "FD connected to the sandbox (taken over)").makeOptionMandatory())
       .option("--ro", "serve the mount read-only")
       .option("--unconfined", "development only: serve without a mount namespace, root change or dropped capabilities")
-      .addOption(new Option("--pivot-helper <pid:fd>", "internal: the second confinement stage (the gofer re-execs itself with it)").hideHelp());
+      .addOption(new Option("--pivot-helper <pid:fd>", "internal: the second confinement stage (the gofer re-execs itself with it, or runsc-confine adds it)").hideHelp());
   },
   parse: (input) => ({
     root: absolute(input.option("root", isString)),

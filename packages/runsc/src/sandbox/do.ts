@@ -7,6 +7,7 @@
 import { spawn } from "node:child_process";
 import { constants as osConstants } from "node:os";
 import { fileURLToPath } from "node:url";
+import { confinedGoferCommand } from "@runsc-ts/gofer/launcher";
 import { native } from "@runsc-ts/platform";
 // The spec module alone: `do` never loads the sentry itself (its children do).
 import { OCI_VERSION } from "@runsc-ts/sentry/oci";
@@ -81,9 +82,9 @@ export async function runDo(ctx: CommandContext, args: DoArgs): Promise<void> {
   const [specOurs, specTheirs] = native.socketpair(SOCK_STREAM | SOCK_CLOEXEC);
   const flags = globalFlags(ctx);
   const nodeArgs = childNodeArgs();
-  const goferChild = spawn(process.execPath, [...nodeArgs, BINARY, ...flags, "gofer", "--root", "/", "--ro", "--io-fd", "3"], {
-    stdio: ["ignore", "ignore", "inherit", goferTheirs],
-  });
+  // The gofer is confined by runsc-confine before Node starts (one start of Node, not two).
+  const [launcher, ...goferArgs] = confinedGoferCommand("/", true, [process.execPath, ...nodeArgs, BINARY, ...flags, "gofer", "--root", "/", "--ro", "--io-fd", "3"]);
+  const goferChild = spawn(launcher as string, goferArgs, { stdio: ["ignore", "ignore", "inherit", goferTheirs] });
   native.close(goferTheirs);
   const bootChild = spawn(
     process.execPath,

@@ -12,10 +12,12 @@
 import {
   AT_FDCWD,
   EACCES,
+  EEXIST,
   ENOENT,
   type LinuxError,
   O_RDONLY,
   O_WRONLY,
+  S_IFREG,
   X_OK,
   isLinuxError,
 } from "@runsc-ts/abi";
@@ -35,6 +37,7 @@ import { UNAME } from "../kernel/uts.js";
 import { loadExecutable } from "../loader/load.js";
 import type { Mount, Spec } from "../oci/spec.js";
 import type { Filesystem } from "../vfs/filesystem.js";
+import type { VfsContext } from "../vfs/context.js";
 import type { VirtualDentry } from "../vfs/mount.js";
 import { isDir } from "../vfs/stat.js";
 import { linuxSyscalls } from "../syscalls/linux/table.js";
@@ -173,13 +176,14 @@ export async function boot(opts: BootOptions): Promise<Sandbox> {
   });
 
   const mountAt = async (path: string, fs: Filesystem) => {
-    const r = await vfs.mount(bootCtx, fs, path);
-    if (isLinuxError(r)) {
-      // A missing mount point on a read-only root: create it in the overlay, then mount.
-      await vfs.mkdirAt(bootCtx, AT_FDCWD, path, 0o755);
-      const again = await vfs.mount(bootCtx, fs, path);
-      if (isLinuxError(again)) throw new StartError(`cannot mount ${path}: ${again.message}`, 125, again);
+    let r = await vfs.mount(bootCtx, fs, path);
+    if (r === ENOENT) {
+      // A missing mount point (as runc does): create it and its parents (in the overlay when the
+      // root is read-only), a directory or, for a file bind mount, an empty file; then mount.
+      const made = await makeMountPoint(vfs, bootCtx, path, isDir(fs.root.inode.mode));
+      r = isLinuxError(made) ? made : await vfs.mount(bootCtx, fs, path);
     }
+    if (isLinuxError(r)) throw new StartError(`cannot mount ${path}: ${r.message}`, 125, r);
   };
   await mountAt("/proc", new ProcFilesystem(procKernelOf(kernel)));
   await mountAt("/dev", await createDevfs());
@@ -251,6 +255,26 @@ function tmpfsSize(options: readonly string[]): number | undefined {
 }
 
 /**
+ * Creates the mount point `path` and any missing parent directories (mode 0755): a directory, or
+ * an empty regular file (mode 0644) for a filesystem whose root is not a directory. Parts that
+ * exist are left as they are.
+ */
+async function makeMountPoint(vfs: VirtualFilesystem, ctx: VfsContext, path: string, directory: boolean): Promise<void | LinuxError> {
+  const parts = path.split("/").filter((p) => p !== "");
+  for (let i = 1; i <= parts.length; i++) {
+    const at = `/${parts.slice(0, i).join("/")}`;
+    const last = i === parts.length;
+    let r: void | LinuxError;
+    if (!last || directory) {
+      r = await vfs.mkdirAt(ctx, AT_FDCWD, at, 0o755);
+    } else {
+      r = await vfs.mknodAt(ctx, AT_FDCWD, at, S_IFREG | 0o644, 0);
+    }
+    if (isLinuxError(r) && r !== EEXIST) return r;
+  }
+}
+
+/**
  * The spec's mounts, in order: bind mounts through their gofers, tmpfs, proc; /dev is always our
  * devfs. Mount types with no implementation (sysfs, devpts, mqueue, cgroup) are logged and left
  * out, so their mount points stay as the root filesystem has them.
@@ -269,7 +293,6 @@ async function mountSpecMounts(
       if (client === undefined) throw new StartError(`no gofer for the bind mount at ${m.destination} (boot --io-fds has one per bind mount)`, 125);
       const fs = await GoferFilesystem.mount(client);
       if (isLinuxError(fs)) throw new StartError(`cannot mount ${m.source ?? "?"} at ${m.destination}: ${fs.message}`, 125, fs);
-      if (!isDir(fs.root.inode.mode)) throw new StartError(`cannot mount ${m.source ?? "?"} at ${m.destination}: only directories can be bind mounted yet`, 125);
       await mountAt(m.destination, fs);
       continue;
     }

@@ -10,6 +10,7 @@ import {
   EINVAL,
   EISDIR,
   ENOENT,
+  ENOTDIR,
   ENOTEMPTY,
   EOPNOTSUPP,
   EPERM,
@@ -134,6 +135,13 @@ describe("mounts and the VFS", () => {
     expect(ok(await vfs.statfsAt(ctx, "/ro")).flags & ST_RDONLY).toBe(ST_RDONLY);
     expect(ok(await vfs.statfsAt(ctx, "/")).type).toBe(TMPFS_MAGIC);
     expect(ok(await vfs.statfsAt(ctx, "/")).flags & ST_RDONLY).toBe(0);
+  });
+
+  it("mounts a filesystem whose root is a directory only on a directory", async () => {
+    const env = makeEnv();
+    await touch(env, "/f", 0o644, "under");
+    // (A gofer serving one file, whose root is that file, mounts only on a non-directory: e2e/boot.)
+    expect(await env.vfs.mount(env.ctx, new TmpFilesystem(), "/f")).toBe(ENOTDIR);
   });
 
   it("pathOf walks back through mounts", async () => {

@@ -109,11 +109,15 @@ export class VirtualFilesystem {
     return new MountNamespace(new Mount(fs, fs.root, flags));
   }
 
-  /** mount(2) of a new filesystem instance on the directory at `path`. */
+  /**
+   * mount(2) of a new filesystem instance at `path`: on a directory, or, for a filesystem whose
+   * root is not a directory (a file bind mount's gofer), on a non-directory.
+   */
   async mount(ctx: VfsContext, fs: Filesystem, path: string, flags: Partial<MountFlags> = {}): Promise<Mount | LinuxError> {
     const vd = await this.lookupAt(ctx, AT_FDCWD, path, true, false);
     if (isLinuxError(vd)) return vd;
-    if (!isDir(vd.dentry.inode.mode)) return ENOTDIR;
+    // A directory goes on a directory, anything else (a file bind mount's root) on a non-directory.
+    if (isDir(fs.root.inode.mode) !== isDir(vd.dentry.inode.mode)) return isDir(fs.root.inode.mode) ? ENOTDIR : EISDIR;
     return this.attach(new Mount(fs, fs.root, flags), vd);
   }
 
