@@ -41,11 +41,23 @@ export function sandboxed(argv: readonly string[], opts: RunOptions = {}): Run {
 }
 
 /** Compiles the C programs in e2e/do/programs into a fresh directory; `cleanup` removes it. */
-export function buildPrograms(names: readonly string[]): { dir: string; path: (name: string) => string; cleanup: () => void } {
+export function buildPrograms(names: readonly string[]): {
+  dir: string;
+  path: (name: string) => string;
+  /** Also builds `name` statically linked (not PIE), as `name-static`. */
+  buildStatic: (name: string) => void;
+  cleanup: () => void;
+} {
   const dir = mkdtempSync(join(tmpdir(), "runsc-ts-programs-"));
-  for (const name of names) {
+  const build = (name: string, out: string, extra: readonly string[]) => {
     const src = fileURLToPath(new URL(`./programs/${name}.c`, import.meta.url));
-    execFileSync("cc", ["-std=gnu11", "-O1", "-Wall", "-Werror", "-pthread", "-o", join(dir, name), src], { stdio: ["ignore", "pipe", "pipe"] });
-  }
-  return { dir, path: (name) => join(dir, name), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+    execFileSync("cc", ["-std=gnu11", "-O1", "-Wall", "-Werror", "-pthread", ...extra, "-o", join(dir, out), src], { stdio: ["ignore", "pipe", "pipe"] });
+  };
+  for (const name of names) build(name, name, []);
+  return {
+    dir,
+    path: (name) => join(dir, name),
+    buildStatic: (name) => build(name, `${name}-static`, ["-static", "-no-pie"]),
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }

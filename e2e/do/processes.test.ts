@@ -8,7 +8,8 @@ import { BINARY, buildPrograms, native, sandboxed } from "./harness.js";
 
 let programs: ReturnType<typeof buildPrograms>;
 beforeAll(() => {
-  programs = buildPrograms(["signals", "processes", "mappings", "seals", "locks", "creds", "sockets", "misc", "fdtimers", "pidfds"]);
+  programs = buildPrograms(["signals", "processes", "mappings", "seals", "locks", "creds", "sockets", "misc", "fdtimers", "pidfds", "loader"]);
+  programs.buildStatic("loader");
 });
 afterAll(() => programs.cleanup());
 
@@ -46,6 +47,11 @@ describe("C programs see Linux's process and signal semantics", () => {
 
   it("sockets: AF_UNIX pairs and named sockets, end of file, SIGPIPE, passed descriptors, credentials, errors", () => {
     expectSame([programs.path("sockets")]);
+  });
+
+  it("loader: data, bss zeroed past the file's bytes, segments mapped from the program file (PIE and static)", () => {
+    expectSame([programs.path("loader")]);
+    expectSame([programs.path("loader-static")]);
   });
 
   it("misc: nice and scheduling policies, affinity, copy_file_range, utimes, sync, mlock, chroot", () => {

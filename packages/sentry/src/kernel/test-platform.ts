@@ -2,8 +2,10 @@
  * A platform for kernel tests: "programs" are async functions that make syscalls through a fake
  * CPU, and memory is a sparse page map with protections. It runs no host code, so the kernel's
  * logic is tested deterministically; the real platform is tested in packages/platform and e2e.
+ * (Private file mappings read the host file: tmpfs files have a memfd behind them.)
  */
-import { EINVAL, ENODEV, ENOMEM, type LinuxError, MADV_DONTNEED, MAP_FIXED, PROT_READ, PROT_WRITE, SIGSEGV } from "@runsc-ts/abi";
+import { readSync } from "node:fs";
+import { EINVAL, ENODEV, ENOMEM, type LinuxError, MADV_DONTNEED, MAP_FIXED, MAP_PRIVATE, MAP_TYPE, PROT_READ, PROT_WRITE, SIGSEGV } from "@runsc-ts/abi";
 import { type AddressSpace, type AppEvent, type Context, type CpuUsage, NO_USAGE, type Platform } from "@runsc-ts/platform";
 
 const PAGE = 4096n;
@@ -35,8 +37,19 @@ export class FakeAddressSpace implements AddressSpace {
     for (let p = base; p < base + length; p += PAGE) this.pages.set(p, { data: new Uint8Array(Number(PAGE)), prot });
     return base;
   }
-  mapFile(): bigint | LinuxError {
-    return ENODEV; // no host files behind the fake platform
+  /**
+   * A private mapping of host file `fd` is simulated as a copy of its bytes (zeroes past its
+   * end); a shared one cannot be, and is ENODEV.
+   */
+  mapFile(addr: bigint, length: bigint, prot: number, flags: number, fd: number, offset: bigint): bigint | LinuxError {
+    if ((flags & MAP_TYPE) !== MAP_PRIVATE) return ENODEV;
+    const base = this.mmap(addr, length, prot, flags);
+    if (typeof base !== "bigint") return base;
+    for (let p = 0n; p < length; p += PAGE) {
+      const page = this.pages.get(base + p);
+      if (page !== undefined) readSync(fd, page.data, 0, page.data.length, Number(offset + p));
+    }
+    return base;
   }
   munmap(addr: bigint, length: bigint): LinuxError | undefined {
     for (let p = addr; p < addr + length; p += PAGE) this.pages.delete(p);

@@ -3,9 +3,13 @@
  * its interpreter), map the segments into the task's address space, build the initial stack,
  * and set the registers so the next switch to the application starts at the entry point.
  *
- * Segments are mapped as anonymous memory and filled with the file's bytes (a copy, not a file
- * mapping): correct for every program, and simple; shared file mappings come with the mm's file
- * support.
+ * Segments are mapped from the file, private, as Linux's elf_map does, when the file has a host
+ * FD for its data (gofer and tmpfs files): every process running a program shares its pages
+ * until it writes them, and exec copies nothing. The part of the last file page past the
+ * segment's file bytes is zeroed when the segment has bss, and the rest of the bss is anonymous
+ * memory. Files without a host FD, and segments that cannot be mapped (a file offset not
+ * congruent with the address, a file shorter than its segments), are copied into anonymous
+ * memory instead.
  */
 import { randomFillSync } from "node:crypto";
 import {
@@ -31,10 +35,10 @@ import {
 } from "@runsc-ts/abi";
 import { type Context, REG } from "@runsc-ts/platform";
 import type { Task } from "../kernel/task.js";
-import { type MemoryManager, TASK_SIZE, pageDown, pageUp } from "../mm/memory-manager.js";
+import { type MemoryManager, PAGE_SIZE, TASK_SIZE, pageDown, pageUp } from "../mm/memory-manager.js";
 import type { FileDescription } from "../vfs/file-description.js";
 import { isReg } from "../vfs/stat.js";
-import { type ElfImage, type ExecFile, hasElfMagic, parseElf } from "./elf.js";
+import { type ElfImage, type ExecFile, type LoadSegment, hasElfMagic, parseElf } from "./elf.js";
 import { BINPRM_BUF_SIZE, parseShebang } from "./script.js";
 import { buildStack } from "./stack.js";
 
@@ -65,10 +69,20 @@ export interface LoadTarget {
   readonly context: Context;
 }
 
-/** An ExecFile over an open file description. */
-function execFile(file: FileDescription, size: number): ExecFile {
+/** An ExecFile that can also be mapped: the file being loaded. */
+interface LoadFile extends ExecFile {
+  /** What mappings of it are named in /proc/<pid>/maps (its path in the task's root). */
+  readonly name: string;
+  /** The host FD to map its pages from, if it has one (see FileDescriptionImpl.mappableFd). */
+  mappableFd(): number | LinuxError | undefined;
+}
+
+/** A LoadFile over an open file description, as task `t` sees it. */
+function loadFile(t: Task, file: FileDescription, size: number): LoadFile {
   return {
     size,
+    name: t.kernel.vfs.describe(t.fs.root, file.vd),
+    mappableFd: () => file.impl.mappableFd?.(),
     async read(offset, length) {
       const buf = new Uint8Array(Math.max(0, Math.min(length, size - offset)));
       let done = 0;
@@ -119,7 +133,7 @@ export async function loadExecutable(t: Task, req: ExecRequest, target: LoadTarg
     if (isLinuxError(opened)) return opened;
     const { file, size } = opened;
     try {
-      const ef = execFile(file, size);
+      const ef = loadFile(t, file, size);
       const head = await ef.read(0, BINPRM_BUF_SIZE);
       if (isLinuxError(head)) return head;
       const script = parseShebang(head);
@@ -140,9 +154,9 @@ export async function loadExecutable(t: Task, req: ExecRequest, target: LoadTarg
   }
 }
 
-async function loadElf(t: Task, target: LoadTarget, path: string, ef: ExecFile, image: ElfImage, argv: Uint8Array[], req: ExecRequest): Promise<LoadedProgram | LinuxError> {
+async function loadElf(t: Task, target: LoadTarget, path: string, ef: LoadFile, image: ElfImage, argv: Uint8Array[], req: ExecRequest): Promise<LoadedProgram | LinuxError> {
   const bias = image.type === ET_DYN ? PIE_BASE - image.start : 0n;
-  const mapped = await mapImage(target.mm, ef, image, bias, path);
+  const mapped = await mapImage(target.mm, ef, image, bias);
   if (mapped !== undefined) return mapped;
   let entry = image.entry + bias;
   let interpBase = 0n;
@@ -151,7 +165,7 @@ async function loadElf(t: Task, target: LoadTarget, path: string, ef: ExecFile, 
     const opened = await openExec(t, interpPath);
     if (isLinuxError(opened)) return opened;
     try {
-      const iff = execFile(opened.file, opened.size);
+      const iff = loadFile(t, opened.file, opened.size);
       const interp = await parseElf(iff);
       // Linux: an interpreter that is not a loadable ELF is ELIBBAD.
       if (isLinuxError(interp)) return interp === ENOEXEC ? ELIBBAD : interp;
@@ -160,7 +174,7 @@ async function loadElf(t: Task, target: LoadTarget, path: string, ef: ExecFile, 
       if (isLinuxError(base)) return base;
       target.mm.munmap(base, span);
       interpBase = base - interp.start;
-      const m = await mapImage(target.mm, iff, interp, interpBase, interpPath);
+      const m = await mapImage(target.mm, iff, interp, interpBase);
       if (m !== undefined) return m;
       entry = interp.entry + interpBase;
     } finally {
@@ -225,26 +239,61 @@ async function loadElf(t: Task, target: LoadTarget, path: string, ef: ExecFile, 
   return { entry, sp: stack.sp, executable: path };
 }
 
-/** Maps every PT_LOAD of `image` at `bias` and copies the file's bytes in. */
-async function mapImage(mm: MemoryManager, ef: ExecFile, image: ElfImage, bias: bigint, name: string): Promise<LinuxError | undefined> {
+/** Maps every PT_LOAD of `image` at `bias`: from the file where it can, else as a copy. */
+async function mapImage(mm: MemoryManager, ef: LoadFile, image: ElfImage, bias: bigint): Promise<LinuxError | undefined> {
+  const hostFd = ef.mappableFd();
+  if (isLinuxError(hostFd)) return hostFd;
   for (const seg of image.loads) {
     const start = pageDown(seg.vaddr + bias);
     const end = pageUp(seg.vaddr + bias + seg.memsz);
     if (end > TASK_SIZE) return ENOEXEC;
-    const m = mm.mmap(start, end - start, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, name);
-    if (isLinuxError(m)) return m;
-    if (seg.filesz > 0n) {
-      const bytes = await ef.read(Number(seg.fileOffset), Number(seg.filesz));
-      if (isLinuxError(bytes)) return bytes;
-      // A file shorter than its segments: Linux maps what exists and faults on the rest; we
-      // copy what exists and leave zeroes.
-      const w = mm.copyOut(seg.vaddr + bias, bytes);
-      if (w !== undefined) return w;
-    }
-    if (seg.prot !== (PROT_READ | PROT_WRITE)) {
-      const p = mm.mprotect(start, end - start, seg.prot);
+    const mappable =
+      hostFd !== undefined && seg.filesz > 0n && seg.fileOffset % PAGE_SIZE === seg.vaddr % PAGE_SIZE && seg.fileOffset + seg.filesz <= BigInt(ef.size);
+    const e = mappable ? mapSegment(mm, ef, hostFd, seg, bias, start, end) : await copySegment(mm, ef, seg, bias, start, end);
+    if (e !== undefined) return e;
+  }
+  return undefined;
+}
+
+/** One segment from the file (elf_map): file pages, the last one's bss part zeroed, anonymous bss. */
+function mapSegment(mm: MemoryManager, ef: LoadFile, hostFd: number, seg: LoadSegment, bias: bigint, start: bigint, end: bigint): LinuxError | undefined {
+  const fileEnd = seg.vaddr + bias + seg.filesz;
+  const mapEnd = pageUp(fileEnd);
+  // bss starting inside the last file page: that page's tail must read as zeroes, not file bytes.
+  const zeroTail = seg.memsz > seg.filesz && fileEnd < mapEnd;
+  const prot = zeroTail ? seg.prot | PROT_WRITE : seg.prot;
+  const m = mm.mmapFile(start, mapEnd - start, prot, MAP_PRIVATE | MAP_FIXED, hostFd, pageDown(seg.fileOffset), ef.name);
+  if (isLinuxError(m)) return m;
+  if (zeroTail) {
+    const w = mm.copyOut(fileEnd, new Uint8Array(Number(mapEnd - fileEnd)));
+    if (w !== undefined) return w;
+    if (prot !== seg.prot) {
+      const p = mm.mprotect(start, mapEnd - start, seg.prot);
       if (p !== undefined) return p;
     }
+  }
+  if (end > mapEnd) {
+    const bss = mm.mmap(mapEnd, end - mapEnd, seg.prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED);
+    if (isLinuxError(bss)) return bss;
+  }
+  return undefined;
+}
+
+/** One segment as anonymous memory holding a copy of the file's bytes. */
+async function copySegment(mm: MemoryManager, ef: LoadFile, seg: LoadSegment, bias: bigint, start: bigint, end: bigint): Promise<LinuxError | undefined> {
+  const m = mm.mmap(start, end - start, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, ef.name);
+  if (isLinuxError(m)) return m;
+  if (seg.filesz > 0n) {
+    const bytes = await ef.read(Number(seg.fileOffset), Number(seg.filesz));
+    if (isLinuxError(bytes)) return bytes;
+    // A file shorter than its segments: Linux maps what exists and faults on the rest; we
+    // copy what exists and leave zeroes.
+    const w = mm.copyOut(seg.vaddr + bias, bytes);
+    if (w !== undefined) return w;
+  }
+  if (seg.prot !== (PROT_READ | PROT_WRITE)) {
+    const p = mm.mprotect(start, end - start, seg.prot);
+    if (p !== undefined) return p;
   }
   return undefined;
 }

@@ -60,6 +60,12 @@ export interface Vma {
    * anonymous object), so futexes in it are shared with every process that maps it too.
    */
   shared?: string;
+  /**
+   * A private file mapping that has been writable, so it may hold pages of its own (Linux: it has
+   * an anon_vma). Like Linux, such a mapping never merges with one that has not: a data
+   * segment made read-only by RELRO stays apart from the read-only segment before it.
+   */
+  cow?: boolean;
 }
 
 /** Where a futex word lives: a memory manager and an address, or a shared object and an offset. */
@@ -167,6 +173,7 @@ export class MemoryManager {
     this.remove(got, got + len);
     const isPrivate = (flags & MAP_TYPE) === MAP_PRIVATE;
     const vma: Vma = { start: got, end: got + len, prot, flags: isPrivate ? MAP_PRIVATE : MAP_SHARED, name, offset };
+    if (isPrivate && (prot & PROT_WRITE) !== 0) vma.cow = true;
     if (!isPrivate) vma.shared = fileIdentity(hostFd);
     this.insert(vma);
     return got;
@@ -231,7 +238,10 @@ export class MemoryManager {
     if (!this.covered(addr, end)) return ENOMEM;
     const r = this.as.mprotect(addr, end - addr, prot);
     if (r !== undefined) return r;
-    for (const v of this.split(addr, end)) v.prot = prot;
+    for (const v of this.split(addr, end)) {
+      v.prot = prot;
+      if ((prot & PROT_WRITE) !== 0 && (v.flags & (MAP_ANONYMOUS | MAP_SHARED)) === 0) v.cow = true;
+    }
     this.merge();
   }
 
@@ -404,6 +414,7 @@ export class MemoryManager {
         prev.flags === v.flags &&
         prev.name === v.name &&
         prev.shared === v.shared &&
+        prev.cow === v.cow &&
         ((prev.flags & MAP_ANONYMOUS) !== 0 || prev.offset + (prev.end - prev.start) === v.offset)
       ) {
         prev.end = v.end;
