@@ -146,6 +146,20 @@ void Forget(pid_t tid) {
   g_tracees->erase(tid);
 }
 
+// With pinning on, binds tracee `tid` to the tracer thread's current CPU: each stop and resume
+// is then a local context switch instead of a cross-CPU wakeup (see docs/architecture.md,
+// "Platform"). sched_getcpu is a vDSO call; the affinity changes only when the tracer thread has
+// migrated. Contexts are pinned when resumed, stubs when a system call is injected into them.
+void PinToTracerCpu(pid_t tid, Tracee* t) {
+  if (!g_pin) return;
+  int cpu = sched_getcpu();
+  if (cpu < 0 || cpu == t->cpu) return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  if (sched_setaffinity(tid, sizeof set, &set) == 0) t->cpu = cpu;
+}
+
 // Runs system call `nr` in the stopped tracee `tid` at the stub's syscall instruction and puts
 // its registers back. Returns 0 with *result, or an errno (ESRCH: the tracee is gone). A fork
 // or clone it makes is auto-attached: *child is then the new tracee, collected at its first
@@ -480,18 +494,7 @@ Napi::Value Resume(const Napi::CallbackInfo& info) {
     ThrowSystemError(env, errno, "PTRACE_SETREGS");
     return env.Undefined();
   }
-  if (g_pin) {
-    // A tracee on the tracer's CPU turns each stop and resume into a local context switch
-    // instead of a cross-CPU wakeup (see docs/architecture.md, "Platform"). sched_getcpu is a
-    // vDSO call; the affinity changes only when the tracer thread has migrated.
-    int cpu = sched_getcpu();
-    if (cpu >= 0 && cpu != t->cpu) {
-      cpu_set_t set;
-      CPU_ZERO(&set);
-      CPU_SET(cpu, &set);
-      if (sched_setaffinity(tid, sizeof set, &set) == 0) t->cpu = cpu;
-    }
-  }
+  PinToTracerCpu(tid, t);
   enum __ptrace_request req = mode == kResumeSysemu ? PTRACE_SYSEMU
                               : mode == kResumeCont ? PTRACE_CONT
                                                     : PTRACE_SINGLESTEP;
@@ -632,6 +635,7 @@ Napi::Value InjectSyscall(const Napi::CallbackInfo& info) {
     ThrowSystemError(env, t == nullptr ? ESRCH : EBUSY, "ptraceInject");
     return env.Undefined();
   }
+  PinToTracerCpu(tid, t);
   int64_t result = 0;
   pid_t child = 0;
   int err = Inject(tid, nr, args, &result, &child);
@@ -639,7 +643,12 @@ Napi::Value InjectSyscall(const Napi::CallbackInfo& info) {
     ThrowSystemError(env, err, "ptraceInject");
     return env.Undefined();
   }
-  if (child > 0) (*g_tracees)[child] = Tracee();
+  if (child > 0) {
+    // The child inherited the stub's affinity.
+    Tracee fresh;
+    fresh.cpu = t->cpu;
+    (*g_tracees)[child] = std::move(fresh);
+  }
   Napi::Array pair = Napi::Array::New(env, 2);
   pair.Set(0u, Napi::BigInt::New(env, result));
   pair.Set(1u, Napi::Number::New(env, child));
