@@ -104,6 +104,11 @@ export interface AddressSpace {
   cloneThread(from: Context): Context;
   /** A copy-on-write copy of this address space, and a context in it copied from `from`. */
   fork(from: Context): { addressSpace: AddressSpace; context: Context };
+  /**
+   * Bytes of application memory resident in host RAM (RSS), as the host accounts them; 0 once
+   * destroyed.
+   */
+  residentBytes(): number;
   /** Kills every context and the address space's host process. Idempotent. */
   destroy(): void;
 }

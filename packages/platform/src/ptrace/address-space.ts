@@ -14,6 +14,7 @@ import {
   CLONE_VM,
   EINVAL,
   ENOMEM,
+  EXEC_PAGESIZE,
   type LinuxError,
   SIGCHLD,
   SYS_clone,
@@ -27,12 +28,14 @@ import {
   SYS_recvmsg,
   linuxErrorFromErrno,
 } from "@runsc-ts/abi";
+import { readFileSync } from "node:fs";
 import { native } from "../native.js";
 import type { AddressSpace, Context } from "../platform.js";
 import { PtraceContext } from "./context.js";
 import type { Tracer } from "./tracer.js";
 
 const u64 = (v: bigint): bigint => BigInt.asUintN(64, v);
+const PAGE_BYTES = EXEC_PAGESIZE;
 
 /**
  * The scratch and stub pages and everything above them are not the application's: the top of
@@ -235,6 +238,17 @@ export class PtraceAddressSpace implements AddressSpace {
   /** Called by a context when its host thread is gone. */
   contextDied(ctx: PtraceContext): void {
     this.contexts.delete(ctx);
+  }
+
+  /** The stub process's resident set, from the host's /proc/<pid>/statm (pages). */
+  residentBytes(): number {
+    if (!this.stubAlive) return 0;
+    try {
+      const resident = Number(readFileSync(`/proc/${this.pid}/statm`, "latin1").split(" ")[1]);
+      return Number.isFinite(resident) ? resident * PAGE_BYTES : 0;
+    } catch {
+      return 0; // the stub is gone (killed from outside); destroy() will notice
+    }
   }
 
   destroy(): void {

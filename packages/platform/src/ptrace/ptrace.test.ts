@@ -56,6 +56,25 @@ describe("stubs", () => {
     }
   });
 
+  it("binds a stub to the tracer's CPU when a call is injected into it", () => {
+    const { addressSpace: as } = platform().newAddressSpace();
+    expect(as.mmap(0x10000000n, 4096n, 3, 0x22 | 0x10)).toBe(0x10000000n); // MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED
+    expect(/^Cpus_allowed_list:\s+(\S+)$/m.exec(readFileSync(`/proc/${as.pid}/status`, "utf8"))?.[1]).toMatch(/^\d+$/);
+  });
+
+  it("reports the stub's resident memory as the application's, and none once destroyed", () => {
+    const { addressSpace: as } = platform().newAddressSpace();
+    const before = as.residentBytes();
+    expect(before).toBeGreaterThan(0);
+    const size = 4n << 20n;
+    expect(as.mmap(0x10000000n, size, 3, 0x22 | 0x10)).toBe(0x10000000n);
+    expect(as.residentBytes()).toBe(before); // mapped, not yet touched
+    expect(as.write(0x10000000n, new Uint8Array(Number(size)).fill(1))).toBe(Number(size));
+    expect(as.residentBytes() - before).toBeGreaterThanOrEqual(Number(size));
+    as.destroy();
+    expect(as.residentBytes()).toBe(0);
+  });
+
   it("refuses a second platform in the same process", () => {
     expect(() => PtracePlatform.start()).toThrow(/already running/);
   });

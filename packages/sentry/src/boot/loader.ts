@@ -393,6 +393,7 @@ function procKernelOf(k: Kernel): ProcKernel {
     maps: () => mapsOf(t),
     exe: () => t.mm.executable,
     vmSize: () => t.mm.mappings().reduce((n, v) => n + Number(v.end - v.start), 0),
+    vmRss: () => t.mm.as.residentBytes(),
     creds: () => t.creds,
     state: () => (t.tg.zombie ? "Z (zombie)" : t.tg.stopped ? "T (stopped)" : t.sleeping ? "S (sleeping)" : "R (running)"),
     threads: () => t.tg.tasks.size,

@@ -65,6 +65,10 @@ export class FakeAddressSpace implements AddressSpace {
   mremap(): bigint | LinuxError {
     return EINVAL;
   }
+  /** Every mapped page counts as resident. */
+  residentBytes(): number {
+    return this.destroyed ? 0 : this.pages.size * Number(PAGE);
+  }
   /** MADV_DONTNEED zeroes the pages (the only advice with an effect here). */
   madvise(addr: bigint, length: bigint, advice: number): LinuxError | undefined {
     if (advice === MADV_DONTNEED) {

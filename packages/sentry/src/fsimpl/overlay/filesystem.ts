@@ -101,9 +101,19 @@ export class OverlayFilesystem implements Filesystem {
     this.copiedUp.set(upper, lower.ino * 2 + 1);
   }
 
+  /**
+   * Linux's overlayfs reports its upper layer. An upper layer without a size (the in-memory one
+   * over a read-only root) reports no blocks, which `df` shows as an empty filesystem; then the
+   * lower layer's sizes are reported instead, as a container's overlay on the host's disk shows
+   * that disk. The flags are always the upper layer's (the overlay is writable).
+   */
   async statfs(): Promise<Statfs | LinuxError> {
-    const s = await this.upper.statfs();
-    if (isLinuxError(s)) return s;
-    return { ...s, type: OVERLAYFS_SUPER_MAGIC };
+    const up = await this.upper.statfs();
+    if (isLinuxError(up)) return up;
+    if (up.blocks === 0) {
+      const low = await this.lower.statfs();
+      if (!isLinuxError(low)) return { ...low, type: OVERLAYFS_SUPER_MAGIC, flags: up.flags };
+    }
+    return { ...up, type: OVERLAYFS_SUPER_MAGIC };
   }
 }

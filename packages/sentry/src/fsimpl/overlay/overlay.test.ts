@@ -200,6 +200,17 @@ describe("overlay", () => {
     expect(ok(await env.vfs.statfsAt(env.ctx, "/")).type).toBe(0x794c7630);
   });
 
+  it("reports the lower layer's sizes when the upper one has none, and the upper's otherwise", async () => {
+    const lower = new TmpFilesystem({ maxBytes: 8 << 20 });
+    const lowerStat = ok(await lower.statfs());
+    expect(lowerStat.blocks).toBe(2048);
+    const unsized = makeEnv({ fs: new OverlayFilesystem({ lower, upper: new TmpFilesystem() }) });
+    const s = ok(await unsized.vfs.statfsAt(unsized.ctx, "/"));
+    expect([s.type, s.blocks, s.blocksFree, s.blockSize]).toEqual([0x794c7630, lowerStat.blocks, lowerStat.blocksFree, lowerStat.blockSize]);
+    const sized = makeEnv({ fs: new OverlayFilesystem({ lower, upper: new TmpFilesystem({ maxBytes: 1 << 20 }) }) });
+    expect(ok(await sized.vfs.statfsAt(sized.ctx, "/")).blocks).toBe(256);
+  });
+
   it("reports a lower layer's failure (EMFILE from a gofer) instead of taking it for a missing name", async () => {
     const lower = new TmpFilesystem();
     const lenv = makeEnv({ fs: lower });

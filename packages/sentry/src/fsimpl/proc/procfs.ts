@@ -10,8 +10,8 @@
  *   /proc/<pid>/{cwd,root}     magic links to the task's directories
  *   /proc/<pid>/fd/<n>         magic links to its open files (pipes included)
  *
- * Not there yet: /proc/<pid>/{maps,stat,statm,environ,exe,task/,ns/,...}, meminfo, cpuinfo,
- * stat, and write support in /proc/sys.
+ * Also /proc/<pid>/{maps,stat,statm,environ,exe,ns/,limits,mountinfo,...}, meminfo, cpuinfo and
+ * stat; writable /proc/sys/kernel/hostname and /proc/<pid>/oom_score_adj.
  */
 import { randomUUID } from "node:crypto";
 import { CAP_LAST_CAP, EINVAL, ENOENT, type LinuxError } from "@runsc-ts/abi";
@@ -47,8 +47,10 @@ export interface ProcTask {
   maps(): string;
   /** The executable's path in the sandbox (/proc/<pid>/exe), or "" before one is loaded. */
   exe(): string;
-  /** Resident and virtual sizes in bytes, for stat/statm/status. */
+  /** The virtual size in bytes (the sum of the mappings), for stat/statm/status. */
   vmSize(): number;
+  /** The resident size in bytes (what the host holds in RAM for the process), for stat/statm/status. */
+  vmRss(): number;
   /** The state letter and word: "R (running)", "S (sleeping)", "T (stopped)", "Z (zombie)". */
   state(): string;
   threads(): number;
@@ -271,7 +273,7 @@ export class ProcFilesystem extends SyntheticFilesystem {
       .add("environ", file(() => t.environ()))
       .add("maps", file(() => t.maps()))
       .add("stat", file(() => pidStat(t)))
-      .add("statm", file(() => `${Math.ceil(t.vmSize() / 4096)} 0 0 0 0 0 0\n`))
+      .add("statm", file(() => `${Math.ceil(t.vmSize() / 4096)} ${Math.ceil(t.vmRss() / 4096)} 0 0 0 0 0\n`))
       .add("exe", new SyntheticSymlink(this, () => t.exe() || ENOENT))
       .add("cwd", magic(() => t.cwd()))
       .add("root", magic(() => t.root()))
@@ -325,7 +327,7 @@ function statusOf(t: ProcTask, tid: number): string {
     `Uid:\t${c.uid}\t${c.euid}\t${c.suid}\t${c.fsuid}\nGid:\t${c.gid}\t${c.egid}\t${c.sgid}\t${c.fsgid}\n` +
     `FDSize:\t${Math.max(64, t.fdTable().size)}\nGroups:\t${c.groups.join(" ")}\n` +
     `NStgid:\t${t.pid}\nNSpid:\t${tid}\nNSpgid:\t${t.pgid()}\nNSsid:\t${t.sid()}\n` +
-    `VmSize:\t${Math.ceil(t.vmSize() / 1024)} kB\nThreads:\t${t.threads()}\n` +
+    `VmSize:\t${Math.ceil(t.vmSize() / 1024)} kB\nVmRSS:\t${Math.ceil(t.vmRss() / 1024)} kB\nThreads:\t${t.threads()}\n` +
     `SigPnd:\t${hex(sig.pending)}\nShdPnd:\t${hex(sig.shared)}\nSigBlk:\t${hex(sig.blocked)}\nSigIgn:\t${hex(sig.ignored)}\nSigCgt:\t${hex(sig.caught)}\n` +
     `CapInh:\t${hex(c.inheritable)}\nCapPrm:\t${hex(c.permitted)}\nCapEff:\t${hex(c.effective)}\nCapBnd:\t${hex(c.bounding)}\nCapAmb:\t${hex(c.ambient)}\n` +
     `NoNewPrivs:\t1\nSeccomp:\t0\n`;
@@ -335,7 +337,7 @@ function pidStat(t: ProcTask, tid: number = t.pid): string {
   const c = t.cpuTicks();
   const fields = [
     tid, `(${t.comm()})`, t.state()[0], t.ppid, t.pgid(), t.sid(), 0, -1, 0,
-    0, 0, 0, 0, c.utime, c.stime, c.cutime, c.cstime, 20, 0, t.threads(), 0, 0, t.vmSize(), Math.ceil(t.vmSize() / 4096),
+    0, 0, 0, 0, c.utime, c.stime, c.cutime, c.cstime, 20, 0, t.threads(), 0, 0, t.vmSize(), Math.ceil(t.vmRss() / 4096),
   ];
   return `${fields.join(" ")}\n`;
 }
