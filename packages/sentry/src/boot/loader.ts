@@ -392,7 +392,7 @@ function procKernelOf(k: Kernel): ProcKernel {
     environ: () => region(t, t.mm.envStart, t.mm.envEnd),
     maps: () => mapsOf(t),
     exe: () => t.mm.executable,
-    vmSize: () => t.mm.mappings().reduce((n, v) => n + Number(v.end - v.start), 0),
+    vmSize: () => Number(t.mm.vmBytes()),
     vmRss: () => t.mm.as.residentBytes(),
     creds: () => t.creds,
     state: () => (t.tg.zombie ? "Z (zombie)" : t.tg.stopped ? "T (stopped)" : t.sleeping ? "S (sleeping)" : "R (running)"),

@@ -2,6 +2,7 @@ import {
   EBADF,
   EFAULT,
   EINVAL,
+  ENOMEM,
   ENOSYS,
   MAP_ANONYMOUS,
   MAP_FIXED,
@@ -10,6 +11,7 @@ import {
   PR_SET_NAME,
   PROT_READ,
   PROT_WRITE,
+  RLIMIT_AS,
   SIGSEGV,
   SYS_brk,
   SYS_chdir,
@@ -20,6 +22,7 @@ import {
   SYS_getppid,
   SYS_gettid,
   SYS_mmap,
+  SYS_mremap,
   SYS_munmap,
   SYS_prctl,
   SYS_read,
@@ -135,6 +138,27 @@ describe("the kernel runs a program's syscalls", () => {
     task.mm.brkStart = task.mm.brk = 0x1000_0000n;
     await kernel.run(task);
     expect(seen).toEqual([0x1000_0000n, 0x1000_5000n, 1n, 0x1000_5000n]);
+  });
+
+  it("holds mmap, mremap and brk to RLIMIT_AS, counting what a MAP_FIXED mapping replaces", async () => {
+    const seen: bigint[] = [];
+    const { kernel, task } = await boot(async (cpu) => {
+      const rw = PROT_READ | PROT_WRITE;
+      const anon = MAP_PRIVATE | MAP_ANONYMOUS;
+      const used = task.mm.vmBytes(); // what boot mapped (the program's pages)
+      task.tg.limits.set(RLIMIT_AS, { cur: used + 0x10000n, max: used + 0x10000n }, false);
+      seen.push(await cpu.syscall(SYS_mmap, 0x5000_0000, 0x10000, rw, anon | MAP_FIXED, -1, 0)); // exactly the limit
+      seen.push(await cpu.syscall(SYS_mmap, 0, 0x1000, rw, anon, -1, 0)); // one page over
+      seen.push(await cpu.syscall(SYS_mmap, 0x5000_0000, 0x10000, PROT_READ, anon | MAP_FIXED, -1, 0)); // replaces: no growth
+      seen.push(await cpu.syscall(SYS_mremap, 0x5000_0000, 0x10000, 0x11000, 0, 0)); // grows past it
+      seen.push(await cpu.syscall(SYS_brk, 0x1000_1000n)); // refused: the break stays
+      seen.push(await cpu.syscall(SYS_munmap, 0x5000_0000, 0x1000));
+      seen.push(await cpu.syscall(SYS_brk, 0x1000_1000n)); // room for one page now
+      await cpu.syscall(SYS_exit_group, 0);
+    });
+    task.mm.brkStart = task.mm.brk = 0x1000_0000n;
+    await kernel.run(task);
+    expect(seen).toEqual([0x5000_0000n, errno(ENOMEM), 0x5000_0000n, errno(ENOMEM), 0x1000_0000n, 0n, 0x1000_1000n]);
   });
 
   it("sets and reads the thread name with prctl", async () => {

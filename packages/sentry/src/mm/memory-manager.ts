@@ -144,6 +144,22 @@ export class MemoryManager {
     return { len, fixed };
   }
 
+  /** The size of the address space in bytes: every mapping's length (Linux's total_vm). */
+  vmBytes(): bigint {
+    return this.vmas.reduce((n, v) => n + (v.end - v.start), 0n);
+  }
+
+  /** Bytes mapped in [start, end). */
+  mappedBytesIn(start: bigint, end: bigint): bigint {
+    let n = 0n;
+    for (const v of this.vmas) {
+      const lo = v.start > start ? v.start : start;
+      const hi = v.end < end ? v.end : end;
+      if (hi > lo) n += hi - lo;
+    }
+    return n;
+  }
+
   /** mmap(2) of anonymous memory (files go through mmapFile). `addr` is a hint unless MAP_FIXED. Returns the address. */
   mmap(addr: bigint, length: bigint, prot: number, flags: number, name = ""): bigint | LinuxError {
     if ((flags & (MAP_PRIVATE | MAP_SHARED)) === 0) return EINVAL;

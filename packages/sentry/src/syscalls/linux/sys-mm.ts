@@ -7,6 +7,7 @@ import {
   ENOMEM,
   EPERM,
   MAP_ANONYMOUS,
+  MAP_FIXED,
   MCL_CURRENT,
   MCL_FUTURE,
   MCL_ONFAULT,
@@ -15,7 +16,9 @@ import {
   MAP_SHARED_VALIDATE,
   MAP_TYPE,
   PROT_READ,
+  MREMAP_DONTUNMAP,
   PROT_WRITE,
+  RLIMIT_AS,
   isLinuxError,
 } from "@runsc-ts/abi";
 import type { Task } from "../../kernel/task.js";
@@ -25,9 +28,19 @@ import { isReg } from "../../vfs/stat.js";
 import type { SyscallArgs } from "../args.js";
 import type { SyscallValue } from "../table.js";
 
+/**
+ * Linux's may_expand_vm: whether the address space may grow by `growth` bytes under the
+ * calling process's RLIMIT_AS (the caller's limit, even in a memory map another process shares).
+ */
+function mayExpand(t: Task, growth: bigint): boolean {
+  return growth <= 0n || t.mm.vmBytes() + growth <= BigInt(t.tg.limits.cur(RLIMIT_AS));
+}
+
 /** brk(2): returns the (possibly unchanged) break; never an errno. */
 export function sysBrk(t: Task, a: SyscallArgs): SyscallValue {
-  return t.mm.setBrk(a.pointer(0));
+  const want = a.pointer(0);
+  if (!mayExpand(t, pageUp(want) - pageUp(t.mm.brk))) return t.mm.brk;
+  return t.mm.setBrk(want);
 }
 
 /**
@@ -43,6 +56,10 @@ export async function sysMmap(t: Task, a: SyscallArgs): Promise<SyscallValue> {
   const flags = a.int(3);
   const type = flags & MAP_TYPE;
   if (type !== MAP_PRIVATE && type !== MAP_SHARED && type !== MAP_SHARED_VALIDATE) return EINVAL;
+  // A fixed mapping replaces what it covers; a hint may land anywhere.
+  const span = pageUp(length);
+  const fixedAt = (flags & MAP_FIXED) !== 0 && addr % PAGE_SIZE === 0n && addr + span >= addr;
+  if (!mayExpand(t, span - (fixedAt ? t.mm.mappedBytesIn(addr, addr + span) : 0n))) return ENOMEM;
   if ((flags & MAP_ANONYMOUS) !== 0) return t.mm.mmap(addr, length, prot, flags);
   const offset = a.ulong(5);
   if (offset % PAGE_SIZE !== 0n) return EINVAL;
@@ -98,7 +115,11 @@ async function mapCopy(t: Task, file: FileDescription, addr: bigint, len: bigint
 
 /** mremap(2). */
 export function sysMremap(t: Task, a: SyscallArgs): SyscallValue {
-  return t.mm.mremap(a.pointer(0), a.ulong(1), a.ulong(2), a.int(3), a.pointer(4));
+  const [oldLength, newLength, flags] = [a.ulong(1), a.ulong(2), a.int(3)];
+  // MREMAP_DONTUNMAP keeps the old range mapped: all of the new one is growth.
+  const growth = pageUp(newLength) - ((flags & MREMAP_DONTUNMAP) !== 0 ? 0n : pageUp(oldLength));
+  if (!mayExpand(t, growth)) return ENOMEM;
+  return t.mm.mremap(a.pointer(0), oldLength, newLength, flags, a.pointer(4));
 }
 
 export function sysMunmap(t: Task, a: SyscallArgs): SyscallValue {

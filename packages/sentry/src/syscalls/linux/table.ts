@@ -45,6 +45,10 @@ import * as tfd from "./sys-timerfd.js";
 import * as pidfd from "./sys-pidfd.js";
 import * as time from "./sys-time.js";
 
+/** What setrlimit's limits do here. */
+const RLIMITS_ENFORCED =
+  "limits are kept and read back; enforced are NOFILE, NPROC and AS (mmap, mremap, brk), and STACK sizes the stack at exec; FSIZE, CPU, DATA, MEMLOCK, CORE (no core files) and the rest are not"
+
 const SPECS: ReadonlyArray<EntrySpec<Task>> = [
   // Files
   supported("read", sysRead),
@@ -235,9 +239,9 @@ const SPECS: ReadonlyArray<EntrySpec<Task>> = [
   supported("getrandom", sysGetrandom),
   supported("sched_yield", sysSchedYield),
   partial("futex", sysFutex, "WAIT, WAKE and their BITSET forms, private or on shared mappings across processes; PI and requeue are ENOSYS"),
-  supported("prlimit64", info.sysPrlimit64),
+  partial("prlimit64", info.sysPrlimit64, RLIMITS_ENFORCED),
   supported("getrlimit", info.sysGetrlimit),
-  supported("setrlimit", info.sysSetrlimit),
+  partial("setrlimit", info.sysSetrlimit, RLIMITS_ENFORCED),
   supported("sysinfo", info.sysSysinfo),
   partial("getrusage", info.sysGetrusage, "CPU times and page faults from the host's accounting of each thread (10 ms ticks); other counters are 0"),
   partial("times", info.sysTimes, "as getrusage"),
