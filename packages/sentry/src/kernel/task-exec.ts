@@ -11,6 +11,7 @@ import { capabilitiesAfterExec } from "./auth/setid.js";
 import { NO_ALT_STACK } from "./signal-frame.js";
 import { wakeForSignal } from "./task-signals.js";
 import type { Task } from "./task.js";
+import { addUsage } from "./thread-group.js";
 
 export async function execTask(t: Task, req: ExecRequest): Promise<0 | LinuxError> {
   const { addressSpace, context } = t.kernel.platform.newAddressSpace();
@@ -41,6 +42,8 @@ export async function execTask(t: Task, req: ExecRequest): Promise<0 | LinuxErro
   }
   const oldContext = t.context;
   const oldMm = t.mm;
+  // The process's CPU time survives exec; the old image's thread is gone with its context.
+  t.tg.deadUsage = addUsage(t.tg.deadUsage, oldContext.cpuUsage());
   t.context = context;
   t.mm = mm;
   oldContext.release();

@@ -1,9 +1,14 @@
 /**
- * Interval timers: setitimer(2)'s ITIMER_REAL (alarm(2)) and timer_create(2)'s POSIX timers.
- * Each is an event-loop timer on the kernel thread that sends a signal when it expires.
+ * Interval timers: setitimer(2)'s ITIMER_REAL (alarm(2)), ITIMER_VIRTUAL and ITIMER_PROF, and
+ * timer_create(2)'s POSIX timers. Each is an event-loop timer on the kernel thread that sends a
+ * signal when it expires.
  *
- * Time is kept in nanoseconds on the kernel's monotonic clock (Kernel.now); an absolute
- * CLOCK_REALTIME expiry is converted when the timer is set.
+ * Time is kept in nanoseconds on the timer's clock: the kernel's monotonic clock (Kernel.now;
+ * an absolute CLOCK_REALTIME expiry is converted when the timer is set), or a process's CPU
+ * time for ITIMER_VIRTUAL and ITIMER_PROF. A CPU clock is sampled: the event-loop timer wakes
+ * when the process could have reached the deadline at the earliest (its threads all running)
+ * and looks again, so a timer fires at most one sampling late and costs nothing while the
+ * process is far from its deadline.
  */
 import { SIGALRM, SI_KERNEL, SI_TIMER, encodeStruct, siginfo_timer } from "@runsc-ts/abi";
 import { type SignalInfo, killInfo } from "./signals.js";
@@ -27,6 +32,11 @@ export class IntervalTimer {
   constructor(
     private readonly now: () => bigint,
     private readonly onExpire: (t: IntervalTimer) => void,
+    /**
+     * How many times faster than wall time the clock can run at most: 1 for wall clocks, the
+     * number of threads for a process's CPU time.
+     */
+    private readonly speed: () => number = () => 1,
   ) {}
 
   get(): TimerSetting {
@@ -56,7 +66,8 @@ export class IntervalTimer {
   }
 
   private schedule(): void {
-    const ms = Number((this.deadline - this.now() + 999_999n) / 1_000_000n);
+    const speed = BigInt(Math.max(1, this.speed()));
+    const ms = Number(((this.deadline - this.now()) / speed + 999_999n) / 1_000_000n);
     this.handle = setTimeout(() => this.expire(), Math.max(0, Math.min(ms, 2 ** 31 - 1)));
   }
 
@@ -82,8 +93,10 @@ export class IntervalTimer {
 /** A timer_create(2) timer: where its signal goes and with what. */
 export interface PosixTimer {
   readonly id: number;
-  /** CLOCK_REALTIME, CLOCK_MONOTONIC or CLOCK_BOOTTIME (absolute expiries are on it). */
+  /** The clock (absolute expiries are on it): a wall clock, or a process's or thread's CPU time. */
   readonly clock: number;
+  /** For a CPU-time clock: its reading in ns (the timer runs on it). */
+  readonly cpuClock: (() => bigint) | undefined;
   readonly timer: IntervalTimer;
   /** The signal (0 for SIGEV_NONE). */
   readonly signo: number;
@@ -113,8 +126,8 @@ export const MAX_POSIX_TIMERS = 4096;
 /** A process's timers. */
 export class ProcessTimers {
   real: IntervalTimer | undefined;
-  /** ITIMER_VIRTUAL and ITIMER_PROF: recorded and reported, but they never expire (CPU time is not sampled). */
-  readonly cpu = new Map<number, TimerSetting>();
+  /** ITIMER_VIRTUAL (user CPU time) and ITIMER_PROF (all CPU time), by ITIMER_* number. */
+  readonly cpu = new Map<number, IntervalTimer>();
   readonly posix = new Map<number, PosixTimer>();
   private nextId = 0;
 
@@ -134,6 +147,7 @@ export class ProcessTimers {
   /** Process exit: everything stops. */
   cancelAll(): void {
     this.real?.cancel();
+    for (const c of this.cpu.values()) c.cancel();
     this.deletePosix();
   }
 }

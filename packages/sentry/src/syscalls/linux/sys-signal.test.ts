@@ -126,7 +126,8 @@ describe("timers", () => {
       rec(await cpu.syscall(SYS_getitimer, 0, 0xdead0000));
       cpu.as.write(buf, u64(0n, 2_000_000n, 0n, 0n)); // it_interval.tv_usec out of range
       rec(await cpu.syscall(SYS_setitimer, 0, buf, 0));
-      rec(await cpu.syscall(SYS_timer_create, 2 /* CLOCK_PROCESS_CPUTIME_ID */, 0, buf));
+      rec(await cpu.syscall(SYS_timer_create, -5 /* a CPU clock id counting nothing (kind 3) */, 0, buf));
+      rec(await cpu.syscall(SYS_timer_create, (~999 << 3) | 6 /* the CPU clock of thread 999, not ours */, 0, buf));
       rec(await cpu.syscall(SYS_timer_create, 1, 0, buf));
       const idBytes = new Uint8Array(4);
       cpu.as.read(buf, idBytes);
@@ -141,6 +142,6 @@ describe("timers", () => {
       rec(await cpu.syscall(SYS_timer_delete, 0));
       rec(await cpu.syscall(SYS_timer_delete, 0));
     });
-    expect(seen).toEqual([0n, 100n, errno(EINVAL), errno(EFAULT), errno(EINVAL), errno(EINVAL), 0n, 0, errno(EINVAL), 0n, 0n, true, 0n, errno(EINVAL)]);
+    expect(seen).toEqual([0n, 100n, errno(EINVAL), errno(EFAULT), errno(EINVAL), errno(EINVAL), errno(EINVAL), 0n, 0, errno(EINVAL), 0n, 0n, true, 0n, errno(EINVAL)]);
   });
 });

@@ -16,6 +16,7 @@ import {
   TIMER_ABSTIME,
   isLinuxError,
 } from "@runsc-ts/abi";
+import type { CpuUsage } from "@runsc-ts/platform";
 import type { Task } from "../../kernel/task.js";
 import { sleepInterruptible } from "../../kernel/waiter.js";
 import type { SyscallArgs } from "../args.js";
@@ -35,14 +36,56 @@ export function clockNow(t: Task, clock: number): bigint | LinuxError {
     case CLOCK_MONOTONIC_RAW:
     case CLOCK_BOOTTIME:
       return process.hrtime.bigint() - t.kernel.bootTime;
-    case CLOCK_PROCESS_CPUTIME_ID:
-      return t.tg.usage().runtime;
-    case CLOCK_THREAD_CPUTIME_ID:
-      return t.context.cpuUsage().runtime;
-    default:
-      return EINVAL;
+    default: {
+      const cpu = cpuClock(t, clock);
+      return cpu === undefined ? EINVAL : isLinuxError(cpu) ? cpu : cpu.now();
+    }
   }
 }
+
+/** A CPU-time clock: its reading in ns, and how much faster than wall time it can run at most. */
+export interface CpuClock {
+  now(): bigint;
+  speed(): number;
+}
+
+/**
+ * The CPU-time clock `clock` names for `t`, undefined if it is not one: CLOCK_PROCESS_CPUTIME_ID,
+ * CLOCK_THREAD_CPUTIME_ID, or an id made by clock_getcpuclockid(3)/pthread_getcpuclockid(3)
+ * (glibc also turns the two constants into these for timer_create): negative, `~id << 3`, then
+ * bit 2 for a thread clock and in bits 0-1 what is counted (0 user + system, 1 user, 2 all time
+ * on a CPU; 3 is invalid). Id 0 is the caller itself. A thread clock must be of a thread of the
+ * caller's process (EINVAL otherwise, as Linux); a process clock of any process (EINVAL if none).
+ */
+export function cpuClock(t: Task, clock: number): CpuClock | LinuxError | undefined {
+  let kind = CPUCLOCK_SCHED;
+  let perThread: boolean;
+  let id = 0;
+  if (clock === CLOCK_PROCESS_CPUTIME_ID || clock === CLOCK_THREAD_CPUTIME_ID) {
+    perThread = clock === CLOCK_THREAD_CPUTIME_ID;
+  } else if (clock < 0) {
+    kind = clock & 3;
+    if (kind === 3) return EINVAL;
+    perThread = (clock & 4) !== 0;
+    id = ~(clock >> 3);
+  } else {
+    return undefined;
+  }
+  const measure = (u: CpuUsage): bigint => (kind === CPUCLOCK_SCHED ? u.runtime : kind === CPUCLOCK_VIRT ? u.user : u.user + u.system);
+  if (perThread) {
+    const task = id === 0 ? t : t.kernel.tasks.get(id);
+    if (task === undefined || task.tg !== t.tg) return EINVAL;
+    const context = task.context; // the thread's (exec deletes the timers that hold on to it)
+    return { now: () => measure(context.cpuUsage()), speed: () => 1 };
+  }
+  const tg = id === 0 ? t.tg : t.kernel.tasks.get(id)?.tg;
+  if (tg === undefined || (id !== 0 && tg.tgid !== id)) return EINVAL;
+  return { now: () => measure(tg.usage()), speed: () => tg.tasks.size };
+}
+
+/** What a CPU clock counts (Linux's CPUCLOCK_PROF, _VIRT, _SCHED). */
+const CPUCLOCK_VIRT = 1;
+const CPUCLOCK_SCHED = 2;
 
 export function timespec(ns: bigint): Uint8Array {
   const b = new Uint8Array(16);

@@ -11,6 +11,9 @@ import {
   ITIMER_VIRTUAL,
   type LinuxError,
   SIGALRM,
+  SIGPROF,
+  SIGVTALRM,
+  SI_KERNEL,
   SIGEV_NONE,
   SIGEV_SIGNAL,
   SIGEV_THREAD_ID,
@@ -19,14 +22,14 @@ import {
   readStruct,
   sigevent,
 } from "@runsc-ts/abi";
-import { isValidSignal } from "../../kernel/signals.js";
+import { isValidSignal, killInfo } from "../../kernel/signals.js";
 import { sendSignal } from "../../kernel/task-signals.js";
 import type { Task } from "../../kernel/task.js";
 import type { ThreadGroup } from "../../kernel/thread-group.js";
 import { IntervalTimer, type PosixTimer, type TimerSetting, alarmInfo, timerInfo } from "../../kernel/timers.js";
 import type { SyscallArgs } from "../args.js";
 import type { SyscallValue } from "../table.js";
-import { clockNow } from "./sys-time.js";
+import { clockNow, cpuClock } from "./sys-time.js";
 
 const NS = 1_000_000_000n;
 
@@ -69,18 +72,31 @@ function realTimer(t: Task): IntervalTimer {
   return tg.timers.real;
 }
 
+/**
+ * ITIMER_VIRTUAL or ITIMER_PROF of `tg`, made on first use: on the process's user CPU time
+ * (SIGVTALRM) or its whole CPU time (SIGPROF), as the host accounts its threads.
+ */
+function cpuTimer(tg: ThreadGroup, which: typeof ITIMER_VIRTUAL | typeof ITIMER_PROF): IntervalTimer {
+  let timer = tg.timers.cpu.get(which);
+  if (timer === undefined) {
+    const clock = which === ITIMER_VIRTUAL ? () => tg.usage().user : () => tg.usage().runtime;
+    const signo = which === ITIMER_VIRTUAL ? SIGVTALRM : SIGPROF;
+    timer = new IntervalTimer(clock, () => sendSignal(tg, killInfo(signo, 0, 0, SI_KERNEL)), () => tg.tasks.size);
+    tg.timers.cpu.set(which, timer);
+  }
+  return timer;
+}
+
 function setItimer(t: Task, which: number, next: TimerSetting): TimerSetting | LinuxError {
   if (which === ITIMER_REAL) return realTimer(t).set(next.value, next.interval);
   if (which !== ITIMER_VIRTUAL && which !== ITIMER_PROF) return EINVAL;
-  const old = t.tg.timers.cpu.get(which) ?? { value: 0n, interval: 0n };
-  t.tg.timers.cpu.set(which, next);
-  return old;
+  return cpuTimer(t.tg, which).set(next.value, next.interval);
 }
 
 function getItimer(t: Task, which: number): TimerSetting | LinuxError {
   if (which === ITIMER_REAL) return t.tg.timers.real?.get() ?? { value: 0n, interval: 0n };
   if (which !== ITIMER_VIRTUAL && which !== ITIMER_PROF) return EINVAL;
-  return t.tg.timers.cpu.get(which) ?? { value: 0n, interval: 0n };
+  return t.tg.timers.cpu.get(which)?.get() ?? { value: 0n, interval: 0n };
 }
 
 /** setitimer(2). A null new value disarms, as Linux has long accepted. */
@@ -114,12 +130,13 @@ export function sysAlarm(t: Task, a: SyscallArgs): SyscallValue {
 
 // ---- POSIX timers ------------------------------------------------------------------------------
 
-const TIMER_CLOCKS = new Set([CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_BOOTTIME]);
+const WALL_CLOCKS = new Set([CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_BOOTTIME]);
 
 /** timer_create(2). */
 export function sysTimerCreate(t: Task, a: SyscallArgs): SyscallValue {
   const clock = a.int(0);
-  if (!TIMER_CLOCKS.has(clock)) return EINVAL;
+  const cpu = cpuClock(t, clock);
+  if (isLinuxError(cpu) || (cpu === undefined && !WALL_CLOCKS.has(clock))) return EINVAL;
   const timers = t.tg.timers;
   const id = timers.allocId();
   if (id === undefined) return EAGAIN;
@@ -147,12 +164,13 @@ export function sysTimerCreate(t: Task, a: SyscallArgs): SyscallValue {
   const p: PosixTimer = {
     id,
     clock,
+    cpuClock: cpu?.now,
     signo: notify === SIGEV_NONE ? 0 : signo,
     value,
     tid,
     lastOverrun: 0,
     queued: undefined,
-    timer: new IntervalTimer(() => t.kernel.now(), (timer) => expire(tg, p, timer)),
+    timer: new IntervalTimer(cpu?.now ?? (() => t.kernel.now()), (timer) => expire(tg, p, timer), cpu?.speed),
   };
   const out = new Uint8Array(4);
   new DataView(out.buffer).setInt32(0, id, true);
@@ -195,7 +213,7 @@ export function sysTimerSettime(t: Task, a: SyscallArgs): SyscallValue {
   if (isLinuxError(next)) return next;
   let value = next.value;
   if ((flags & TIMER_ABSTIME) !== 0 && value !== 0n) {
-    const now = clockNow(t, p.clock);
+    const now = p.cpuClock?.() ?? clockNow(t, p.clock);
     if (isLinuxError(now)) return now;
     value = value > now ? value - now : 1n; // already past: expires at once
   }

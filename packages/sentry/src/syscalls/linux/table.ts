@@ -45,6 +45,10 @@ import * as tfd from "./sys-timerfd.js";
 import * as pidfd from "./sys-pidfd.js";
 import * as time from "./sys-time.js";
 
+/** How timers on CPU time count it. */
+const CPU_TIMERS =
+  "CPU-time timers (ITIMER_VIRTUAL, ITIMER_PROF, CPU clocks) count the host CPU time of the application's threads, sampled: time the sentry spends serving their system calls is not charged"
+
 /** What setrlimit's limits do here. */
 const RLIMITS_ENFORCED =
   "limits are kept and read back; enforced are NOFILE, NPROC and AS (mmap, mremap, brk), and STACK sizes the stack at exec; FSIZE, CPU, DATA, MEMLOCK, CORE (no core files) and the rest are not"
@@ -282,9 +286,9 @@ const SPECS: ReadonlyArray<EntrySpec<Task>> = [
   supported("pause", sig.sysPause),
   supported("restart_syscall", sig.sysRestartSyscall),
   supported("alarm", timer.sysAlarm),
-  partial("setitimer", timer.sysSetitimer, "ITIMER_VIRTUAL and ITIMER_PROF are recorded but never expire (CPU time is not sampled as tasks run)"),
-  partial("getitimer", timer.sysGetitimer, "as setitimer"),
-  partial("timer_create", timer.sysTimerCreate, "CLOCK_REALTIME, CLOCK_MONOTONIC and CLOCK_BOOTTIME; CPU-time and alarm clocks are EINVAL"),
+  partial("setitimer", timer.sysSetitimer, CPU_TIMERS),
+  partial("getitimer", timer.sysGetitimer, CPU_TIMERS),
+  partial("timer_create", timer.sysTimerCreate, `CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_BOOTTIME and CPU clocks (the process's, its threads', other processes'); alarm clocks are EINVAL. ${CPU_TIMERS}`),
   supported("timer_settime", timer.sysTimerSettime),
   supported("timer_gettime", timer.sysTimerGettime),
   supported("timer_getoverrun", timer.sysTimerGetoverrun),
