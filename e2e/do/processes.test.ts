@@ -172,6 +172,19 @@ describe("procfs", () => {
     const script = files.map((f) => `test -e /proc/${f} && echo "has ${f}" || echo "no ${f}"`).join("; ");
     expectSame(["/bin/sh", "-c", script]);
   });
+
+  it("shows a blocked process sleeping, a computing one and the reader itself running, and their memory", () => {
+    const script = [
+      "sleep 2 & sleeper=$!",
+      "(while :; do :; done) & spinner=$!",
+      "sleep 0.3",
+      "grep State /proc/$sleeper/status /proc/$spinner/status /proc/self/status | sed 's/^[^:]*://'",
+      // Resident memory is there and no larger than the virtual size.
+      "awk '{ print ($2 > 0 && $2 <= $1) }' /proc/self/statm",
+      "kill $sleeper $spinner",
+    ].join("; ");
+    expectSame(["/bin/sh", "-c", script]);
+  });
 });
 
 describe("CPU accounting", () => {

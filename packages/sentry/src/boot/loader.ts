@@ -395,7 +395,7 @@ function procKernelOf(k: Kernel): ProcKernel {
     vmSize: () => Number(t.mm.vmBytes()),
     vmRss: () => t.mm.as.residentBytes(),
     creds: () => t.creds,
-    state: () => (t.tg.zombie ? "Z (zombie)" : t.tg.stopped ? "T (stopped)" : t.sleeping ? "S (sleeping)" : "R (running)"),
+    state: () => (t.tg.zombie ? "Z (zombie)" : t.tg.stopped ? "T (stopped)" : t.interrupter.waiting ? "S (sleeping)" : "R (running)"),
     threads: () => t.tg.tasks.size,
     limits: () => Array.from({ length: 16 }, (_, r) => {
       const l = t.tg.limits.get(r);

@@ -56,11 +56,7 @@ function runSyscall(ev: Extract<AppEvent, { kind: "syscall" }>): RunState {
   return (t) => {
     const r = t.kernel.syscall(t, ev.nr, ev.args);
     if (!(r instanceof Promise)) return afterSyscall(t, ev.nr, r);
-    t.sleeping = true;
-    return r.then((v) => {
-      t.sleeping = false;
-      return afterSyscall(t, ev.nr, v);
-    });
+    return r.then((v) => afterSyscall(t, ev.nr, v));
   };
 }
 

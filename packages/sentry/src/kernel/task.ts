@@ -127,8 +127,6 @@ export class Task implements VfsContext {
   vforkDone: (() => void) | undefined;
   /** Set when the task must leave its run loop (exit, exit_group, fatal signal). */
   exiting = false;
-  /** Waiting in a blocking syscall (/proc's "S" state; "R" otherwise). */
-  sleeping = false;
   /** Settles when the run loop has ended (Kernel.start). */
   done: Promise<void> = Promise.resolve();
 

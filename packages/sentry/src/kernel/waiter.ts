@@ -72,6 +72,14 @@ export class Interrupter {
     return this.pending;
   }
 
+  /**
+   * Whether the task is blocked in an interruptible wait (/proc's "S" state): every such wait
+   * listens for interrupts while it lasts, and only then.
+   */
+  get waiting(): boolean {
+    return this.listeners.size > 0;
+  }
+
   /** Marks the task interrupted and wakes its current wait, if any. */
   interrupt(): void {
     this.pending = true;
