@@ -469,11 +469,14 @@ function region(t: Task, start: bigint, end: bigint): Uint8Array {
 /** /proc/<pid>/maps lines from the task's VMAs. */
 function mapsOf(t: Task): string {
   const hex = (n: bigint) => n.toString(16).padStart(8, "0");
+  const hex2 = (n: number) => n.toString(16).padStart(2, "0");
   return t.mm
     .mappings()
     .map((v) => {
       const perms = `${v.prot & abi.PROT_READ ? "r" : "-"}${v.prot & abi.PROT_WRITE ? "w" : "-"}${v.prot & abi.PROT_EXEC ? "x" : "-"}${v.flags & abi.MAP_SHARED ? "s" : "p"}`;
-      const line = `${hex(v.start)}-${hex(v.end)} ${perms} ${hex(v.offset)} 00:00 0`;
+      const f = v.file;
+      const dev = f === undefined ? "00:00 0" : `${hex2(f.devMajor)}:${hex2(f.devMinor)} ${f.ino}`;
+      const line = `${hex(v.start)}-${hex(v.end)} ${perms} ${hex(v.offset)} ${dev}`;
       return v.name === "" ? `${line}\n` : `${line.padEnd(73)}${v.name}\n`;
     })
     .join("");

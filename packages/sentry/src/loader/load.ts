@@ -35,7 +35,7 @@ import {
 } from "@runsc-ts/abi";
 import { type Context, REG } from "@runsc-ts/platform";
 import type { Task } from "../kernel/task.js";
-import { type MemoryManager, PAGE_SIZE, TASK_SIZE, pageDown, pageUp } from "../mm/memory-manager.js";
+import { type FileIdentity, type MemoryManager, PAGE_SIZE, TASK_SIZE, pageDown, pageUp } from "../mm/memory-manager.js";
 import type { FileDescription } from "../vfs/file-description.js";
 import { isReg } from "../vfs/stat.js";
 import { type ElfImage, type ExecFile, type LoadSegment, hasElfMagic, parseElf } from "./elf.js";
@@ -73,14 +73,17 @@ export interface LoadTarget {
 interface LoadFile extends ExecFile {
   /** What mappings of it are named in /proc/<pid>/maps (its path in the task's root). */
   readonly name: string;
+  /** Its device and inode, for the same. */
+  readonly identity: FileIdentity;
   /** The host FD to map its pages from, if it has one (see FileDescriptionImpl.mappableFd). */
   mappableFd(): number | LinuxError | undefined;
 }
 
 /** A LoadFile over an open file description, as task `t` sees it. */
-function loadFile(t: Task, file: FileDescription, size: number): LoadFile {
+function loadFile(t: Task, { file, size, identity }: { file: FileDescription; size: number; identity: FileIdentity }): LoadFile {
   return {
     size,
+    identity,
     name: t.kernel.vfs.describe(t.fs.root, file.vd),
     mappableFd: () => file.impl.mappableFd?.(),
     async read(offset, length) {
@@ -98,7 +101,7 @@ function loadFile(t: Task, file: FileDescription, size: number): LoadFile {
 }
 
 /** Opens `path` for execution: it must exist, be a regular file, and be executable by the task. */
-async function openExec(t: Task, path: string): Promise<{ file: FileDescription; size: number } | LinuxError> {
+async function openExec(t: Task, path: string): Promise<{ file: FileDescription; size: number; identity: FileIdentity } | LinuxError> {
   const vfs = t.kernel.vfs;
   const file = await vfs.openAt(t, AT_FDCWD, path, O_RDONLY);
   if (isLinuxError(file)) return file;
@@ -116,7 +119,7 @@ async function openExec(t: Task, path: string): Promise<{ file: FileDescription;
     file.decRef();
     return access;
   }
-  return { file, size: st.size };
+  return { file, size: st.size, identity: { devMajor: st.devMajor, devMinor: st.devMinor, ino: st.ino } };
 }
 
 /**
@@ -131,9 +134,9 @@ export async function loadExecutable(t: Task, req: ExecRequest, target: LoadTarg
     if (depth > MAX_INTERPRETER_DEPTH) return ELOOP;
     const opened = await openExec(t, path);
     if (isLinuxError(opened)) return opened;
-    const { file, size } = opened;
+    const { file } = opened;
     try {
-      const ef = loadFile(t, file, size);
+      const ef = loadFile(t, opened);
       const head = await ef.read(0, BINPRM_BUF_SIZE);
       if (isLinuxError(head)) return head;
       const script = parseShebang(head);
@@ -165,7 +168,7 @@ async function loadElf(t: Task, target: LoadTarget, path: string, ef: LoadFile, 
     const opened = await openExec(t, interpPath);
     if (isLinuxError(opened)) return opened;
     try {
-      const iff = loadFile(t, opened.file, opened.size);
+      const iff = loadFile(t, opened);
       const interp = await parseElf(iff);
       // Linux: an interpreter that is not a loadable ELF is ELIBBAD.
       if (isLinuxError(interp)) return interp === ENOEXEC ? ELIBBAD : interp;
@@ -262,7 +265,7 @@ function mapSegment(mm: MemoryManager, ef: LoadFile, hostFd: number, seg: LoadSe
   // bss starting inside the last file page: that page's tail must read as zeroes, not file bytes.
   const zeroTail = seg.memsz > seg.filesz && fileEnd < mapEnd;
   const prot = zeroTail ? seg.prot | PROT_WRITE : seg.prot;
-  const m = mm.mmapFile(start, mapEnd - start, prot, MAP_PRIVATE | MAP_FIXED, hostFd, pageDown(seg.fileOffset), ef.name);
+  const m = mm.mmapFile(start, mapEnd - start, prot, MAP_PRIVATE | MAP_FIXED, hostFd, pageDown(seg.fileOffset), ef.name, ef.identity);
   if (isLinuxError(m)) return m;
   if (zeroTail) {
     const w = mm.copyOut(fileEnd, new Uint8Array(Number(mapEnd - fileEnd)));
@@ -281,7 +284,7 @@ function mapSegment(mm: MemoryManager, ef: LoadFile, hostFd: number, seg: LoadSe
 
 /** One segment as anonymous memory holding a copy of the file's bytes. */
 async function copySegment(mm: MemoryManager, ef: LoadFile, seg: LoadSegment, bias: bigint, start: bigint, end: bigint): Promise<LinuxError | undefined> {
-  const m = mm.mmap(start, end - start, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, ef.name);
+  const m = mm.mmap(start, end - start, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, ef.name, ef.identity);
   if (isLinuxError(m)) return m;
   if (seg.filesz > 0n) {
     const bytes = await ef.read(Number(seg.fileOffset), Number(seg.filesz));

@@ -45,6 +45,13 @@ export const pageDown = (a: bigint): bigint => a & ~(PAGE_SIZE - 1n);
 export const pageUp = (a: bigint): bigint => (a + PAGE_SIZE - 1n) & ~(PAGE_SIZE - 1n);
 
 /** One mapping, [start, end), page aligned. */
+/** A mapped file's device and inode, for /proc/[pid]/maps. */
+export interface FileIdentity {
+  readonly devMajor: number;
+  readonly devMinor: number;
+  readonly ino: number;
+}
+
 export interface Vma {
   start: bigint;
   end: bigint;
@@ -53,6 +60,8 @@ export interface Vma {
   flags: number;
   /** What /proc/[pid]/maps names it: a path, "[heap]", "[stack]", or "" for anonymous. */
   name: string;
+  /** For a file's mapping (or a private copy of one): the file's device and inode, as stat reports them. */
+  file?: FileIdentity;
   /** File offset of `start`, for file mappings (and the offset into a shared anonymous object). */
   offset: bigint;
   /**
@@ -161,7 +170,7 @@ export class MemoryManager {
   }
 
   /** mmap(2) of anonymous memory (files go through mmapFile). `addr` is a hint unless MAP_FIXED. Returns the address. */
-  mmap(addr: bigint, length: bigint, prot: number, flags: number, name = ""): bigint | LinuxError {
+  mmap(addr: bigint, length: bigint, prot: number, flags: number, name = "", file?: FileIdentity): bigint | LinuxError {
     if ((flags & (MAP_PRIVATE | MAP_SHARED)) === 0) return EINVAL;
     if ((flags & MAP_ANONYMOUS) === 0) return EINVAL;
     const checked = this.checkMapping(addr, length, prot, flags);
@@ -171,7 +180,7 @@ export class MemoryManager {
     if (typeof got !== "bigint") return got;
     this.remove(got, got + len);
     const shared = (flags & MAP_TYPE) === MAP_PRIVATE ? undefined : `anon:${++sharedAnonymous}`;
-    this.insert({ start: got, end: got + len, prot, flags, name, offset: 0n, ...(shared === undefined ? {} : { shared }) });
+    this.insert({ start: got, end: got + len, prot, flags, name, offset: 0n, ...(shared === undefined ? {} : { shared }), ...(file === undefined ? {} : { file }) });
     return got;
   }
 
@@ -179,7 +188,7 @@ export class MemoryManager {
    * mmap(2) of host file `hostFd` (a file's mappableFd) at `offset`: the platform maps the file
    * itself, so MAP_SHARED mappings share its pages. `addr` is a hint unless MAP_FIXED.
    */
-  mmapFile(addr: bigint, length: bigint, prot: number, flags: number, hostFd: number, offset: bigint, name: string): bigint | LinuxError {
+  mmapFile(addr: bigint, length: bigint, prot: number, flags: number, hostFd: number, offset: bigint, name: string, file?: FileIdentity): bigint | LinuxError {
     const checked = this.checkMapping(addr, length, prot, flags);
     if (isLinuxError(checked)) return checked;
     const { len, fixed } = checked;
@@ -188,7 +197,7 @@ export class MemoryManager {
     if (typeof got !== "bigint") return got;
     this.remove(got, got + len);
     const isPrivate = (flags & MAP_TYPE) === MAP_PRIVATE;
-    const vma: Vma = { start: got, end: got + len, prot, flags: isPrivate ? MAP_PRIVATE : MAP_SHARED, name, offset };
+    const vma: Vma = { start: got, end: got + len, prot, flags: isPrivate ? MAP_PRIVATE : MAP_SHARED, name, offset, ...(file === undefined ? {} : { file }) };
     if (isPrivate && (prot & PROT_WRITE) !== 0) vma.cow = true;
     if (!isPrivate) vma.shared = fileIdentity(hostFd);
     this.insert(vma);

@@ -22,7 +22,7 @@ import {
   isLinuxError,
 } from "@runsc-ts/abi";
 import type { Task } from "../../kernel/task.js";
-import { PAGE_SIZE, pageUp } from "../../mm/memory-manager.js";
+import { type FileIdentity, PAGE_SIZE, pageUp } from "../../mm/memory-manager.js";
 import type { FileDescription } from "../../vfs/file-description.js";
 import { isReg } from "../../vfs/stat.js";
 import type { SyscallArgs } from "../args.js";
@@ -73,17 +73,19 @@ export async function sysMmap(t: Task, a: SyscallArgs): Promise<SyscallValue> {
   if (len === 0n) return EINVAL;
   const name = t.kernel.vfs.describe(t.fs.root, file.vd);
   if (type !== MAP_PRIVATE && file.impl.sealable?.().mayMapShared(sharedWrite) === false) return EPERM;
+  const st = await t.kernel.vfs.statFd(file);
+  const identity = isLinuxError(st) ? undefined : { devMajor: st.devMajor, devMinor: st.devMinor, ino: st.ino };
   const hostFd = file.impl.mappableFd?.();
-  if (typeof hostFd === "number") return t.mm.mmapFile(addr, len, prot, flags, hostFd, offset, name);
+  if (typeof hostFd === "number") return t.mm.mmapFile(addr, len, prot, flags, hostFd, offset, name, identity);
   if (hostFd !== undefined) return hostFd;
   if (sharedWrite) return ENODEV;
-  return mapCopy(t, file, addr, len, prot, flags, offset, name);
+  return mapCopy(t, file, addr, len, prot, flags, offset, name, identity);
 }
 
 /** A private copy of the file's bytes (past its end the mapping stays zero; Linux would SIGBUS). */
-async function mapCopy(t: Task, file: FileDescription, addr: bigint, len: bigint, prot: number, flags: number, offset: bigint, name: string): Promise<SyscallValue> {
+async function mapCopy(t: Task, file: FileDescription, addr: bigint, len: bigint, prot: number, flags: number, offset: bigint, name: string, identity: FileIdentity | undefined): Promise<SyscallValue> {
   const flagsAnon = (flags & ~MAP_SHARED & ~MAP_TYPE) | MAP_PRIVATE | MAP_ANONYMOUS;
-  const at = t.mm.mmap(addr, len, PROT_READ | PROT_WRITE, flagsAnon, name);
+  const at = t.mm.mmap(addr, len, PROT_READ | PROT_WRITE, flagsAnon, name, identity);
   if (isLinuxError(at)) return at;
   const chunk = 1 << 20;
   for (let done = 0n; done < len; ) {
