@@ -208,6 +208,22 @@ describe("CPU accounting", () => {
   });
 });
 
+describe("resource limits", () => {
+  it("sends SIGXCPU at the soft CPU limit and every second after, and SIGKILL at the hard one", () => {
+    const py = [
+      "import signal, time",
+      "def h(*a): print('SIGXCPU at', round(time.process_time()), flush=True)",
+      "signal.signal(signal.SIGXCPU, h)",
+      "while True: pass",
+    ].join("\n");
+    expectSame(["/bin/bash", "-c", `ulimit -S -t 1; ulimit -H -t 2; /usr/bin/python3 -c "${py}"; echo "status $?"`]);
+  });
+
+  it("refuses memory past RLIMIT_AS", () => {
+    expectSame(["/bin/bash", "-c", `ulimit -v 200000; /usr/bin/python3 -c "x = bytearray(300 << 20)" 2>&1 | tail -1`]);
+  });
+});
+
 describe("what the sandbox does not have yet", () => {
   it("answers EAFNOSUPPORT for network sockets (no network stack is wired in)", () => {
     const r = sandboxed(["/usr/bin/python3", "-c", "import socket, errno\ntry:\n  socket.socket(socket.AF_INET)\nexcept OSError as e:\n  print(errno.errorcode[e.errno])"]);

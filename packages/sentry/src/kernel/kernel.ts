@@ -27,6 +27,7 @@ import { runTask } from "./task-run.js";
 import { Sessions } from "./sessions.js";
 import { UnixNamespace } from "../socket/unix.js";
 import { ThreadGroup, addUsage, exitedStatus, signaledStatus } from "./thread-group.js";
+import { applyCpuLimit } from "./cpu-limit.js";
 import { notifyParentOfExit, sendSignal } from "./task-signals.js";
 import { killInfo } from "./signals.js";
 import { UtsNamespace } from "./uts.js";
@@ -118,9 +119,11 @@ export class Kernel {
 
   /** Registers a new task (and its thread group, if it is the first task of it). */
   addTask(t: Task): void {
+    const newProcess = t.tg.tasks.size === 0;
     t.tg.tasks.add(t);
     this.tasks.set(t.tid, t);
     this.threadGroups.set(t.tg.tgid, t.tg);
+    if (newProcess) applyCpuLimit(t.tg);
   }
 
   /** Runs a task until it exits. */

@@ -128,6 +128,8 @@ export class ProcessTimers {
   real: IntervalTimer | undefined;
   /** ITIMER_VIRTUAL (user CPU time) and ITIMER_PROF (all CPU time), by ITIMER_* number. */
   readonly cpu = new Map<number, IntervalTimer>();
+  /** RLIMIT_CPU's signals (cpu-limit.ts), while the limit is finite. */
+  cpuLimit: IntervalTimer | undefined;
   readonly posix = new Map<number, PosixTimer>();
   private nextId = 0;
 
@@ -148,6 +150,7 @@ export class ProcessTimers {
   cancelAll(): void {
     this.real?.cancel();
     for (const c of this.cpu.values()) c.cancel();
+    this.cpuLimit?.cancel();
     this.deletePosix();
   }
 }

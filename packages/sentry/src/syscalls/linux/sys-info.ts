@@ -2,9 +2,9 @@
 import {
   EFAULT,
   EINVAL,
-  EPERM,
   ESRCH,
   HZ,
+  RLIMIT_CPU,
   type LinuxError,
   RUSAGE_CHILDREN,
   RUSAGE_SELF,
@@ -16,6 +16,7 @@ import {
   tms,
 } from "@runsc-ts/abi";
 import type { CpuUsage } from "@runsc-ts/platform";
+import { applyCpuLimit } from "../../kernel/cpu-limit.js";
 import type { Task } from "../../kernel/task.js";
 import { INFINITY, type Rlimit } from "../../kernel/limits.js";
 import type { SyscallArgs } from "../args.js";
@@ -50,6 +51,7 @@ export function sysPrlimit64(t: Task, a: SyscallArgs): SyscallValue {
     if (isLinuxError(next)) return next;
     const r = t.tg.limits.set(resource, next, t.creds.hasCapability(CAP_SYS_RESOURCE));
     if (isLinuxError(r)) return r;
+    if (resource === RLIMIT_CPU) applyCpuLimit(t.tg);
   }
   if (a.pointer(3) !== 0n) return t.mm.copyOut(a.pointer(3), rlimitBytes(old)) ?? 0;
   return 0;
@@ -65,7 +67,9 @@ export function sysSetrlimit(t: Task, a: SyscallArgs): SyscallValue {
   const next = readRlimit(t, a.pointer(1));
   if (isLinuxError(next)) return next;
   const r = t.tg.limits.set(a.int(0), next, t.creds.hasCapability(CAP_SYS_RESOURCE));
-  return isLinuxError(r) ? (r === EPERM ? EPERM : r) : 0;
+  if (isLinuxError(r)) return r;
+  if (a.int(0) === RLIMIT_CPU) applyCpuLimit(t.tg);
+  return 0;
 }
 
 /** sysinfo(2): uptime, the configured memory, one process per thread group. */

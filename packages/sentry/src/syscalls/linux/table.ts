@@ -51,7 +51,7 @@ const CPU_TIMERS =
 
 /** What setrlimit's limits do here. */
 const RLIMITS_ENFORCED =
-  "limits are kept and read back; enforced are NOFILE, NPROC and AS (mmap, mremap, brk), and STACK sizes the stack at exec; FSIZE, CPU, DATA, MEMLOCK, CORE (no core files) and the rest are not"
+  "limits are kept and read back; enforced are NOFILE, NPROC, AS (mmap, mremap, brk) and CPU (SIGXCPU, then SIGKILL), and STACK sizes the stack at exec; FSIZE, DATA, MEMLOCK, CORE (no core files) and the rest are not"
 
 const SPECS: ReadonlyArray<EntrySpec<Task>> = [
   // Files
