@@ -3,6 +3,9 @@
 // natively. Absolute paths: the caller's PATH may hold wrapper scripts (pyenv shims) that are
 // not what the native run would execute either.
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
@@ -49,6 +52,8 @@ const cases: string[][] = [
   ["/usr/bin/python3", "-c", 'import json,hashlib; print(hashlib.sha256(b"x").hexdigest())'],
   ["/bin/ls", "/nonexistent-dir"],
   ["/usr/bin/python3", "-c", EPOLL_PY],
+  // Arguments are UTF-8 bytes, as the kernel passes them (not one byte per character).
+  ["/bin/sh", "-c", "printf '%s\\n' \"$0\" | od -An -c; iconv -f utf-8 -t ascii//TRANSLIT <<EOF\n$0\nEOF", "café ünï 日本"],
 ];
 
 describe("runsc-ts do runs Debian's programs like the host does", () => {
@@ -57,6 +62,17 @@ describe("runsc-ts do runs Debian's programs like the host does", () => {
     const got = run(argv, true);
     expect(got.status).toBe(want.status);
     expect(got.stdout.equals(want.stdout)).toBe(true);
+  });
+
+  it("passes a non-ASCII working directory and environment as UTF-8", () => {
+    const dir = mkdtempSync(join(tmpdir(), "répertoire-"));
+    try {
+      const r = spawnSync(process.execPath, [BINARY, "do", "--cwd", dir, "--env", "GREETING=héllo wörld", "--", "/bin/sh", "-c", 'pwd; printf "%s" "$GREETING" | od -An -tx1'], { encoding: "utf8", timeout: 60_000 });
+      expect(r.stdout).toBe(`${dir}\n 68 c3 a9 6c 6c 6f 20 77 c3 b6 72 6c 64\n`);
+      expect(r.status).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("head -c 1000000 /dev/zero | wc -c, as a pipeline inside one sandbox", () => {

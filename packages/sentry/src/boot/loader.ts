@@ -170,12 +170,13 @@ export async function boot(opts: BootOptions): Promise<Sandbox> {
     syscalls: linuxSyscalls(),
     ...(log === undefined ? {} : { log }),
     strace: opts.strace ?? false,
-    hostname: spec.hostname ?? "runsc-ts",
+    hostname: kernelString(spec.hostname ?? "runsc-ts"),
     ...(opts.cpus === undefined ? {} : { cpus: opts.cpus }),
     ...(opts.totalMemory === undefined ? {} : { totalMemory: opts.totalMemory }),
   });
 
-  const mountAt = async (path: string, fs: Filesystem) => {
+  const mountAt = async (where: string, fs: Filesystem) => {
+    const path = kernelString(where);
     let r = await vfs.mount(bootCtx, fs, path);
     if (r === ENOENT) {
       // A missing mount point (as runc does): create it and its parents (in the overlay when the
@@ -183,7 +184,7 @@ export async function boot(opts: BootOptions): Promise<Sandbox> {
       const made = await makeMountPoint(vfs, bootCtx, path, isDir(fs.root.inode.mode));
       r = isLinuxError(made) ? made : await vfs.mount(bootCtx, fs, path);
     }
-    if (isLinuxError(r)) throw new StartError(`cannot mount ${path}: ${r.message}`, 125, r);
+    if (isLinuxError(r)) throw new StartError(`cannot mount ${where}: ${r.message}`, 125, r);
   };
   await mountAt("/proc", new ProcFilesystem(procKernelOf(kernel)));
   await mountAt("/dev", await createDevfs());
@@ -314,11 +315,22 @@ async function mountSpecMounts(
 }
 
 /**
+ * A string from outside the sandbox (the OCI spec, the controller: Unicode, sent as UTF-8) as the
+ * kernel keeps guest strings: one char per byte (latin1), so that `Buffer.from(s, "latin1")`
+ * gives the program the UTF-8 bytes it would get on Linux.
+ */
+function kernelString(s: string): string {
+  return Buffer.from(s, "utf8").toString("latin1");
+}
+
+/**
  * Makes a process with no parent in the sandbox (the container's init, or an exec'd process) and
  * loads its program; StartError (127/126 with the shell's message) when it cannot start.
  */
 async function startProcess(kernel: Kernel, rootVd: VirtualDentry, spec: ProcessSpec): Promise<Task> {
   const vfs = kernel.vfs;
+  const argv = spec.argv.map(kernelString);
+  const env = spec.env.map(kernelString);
   const fdTable = spec.fdTable ?? new FdTable(() => spec.limits.cur(abi.RLIMIT_NOFILE));
   const stdioModes = [O_RDONLY, O_WRONLY, O_WRONLY];
   spec.stdio.forEach((hostFd, i) => {
@@ -327,12 +339,12 @@ async function startProcess(kernel: Kernel, rootVd: VirtualDentry, spec: Process
     f.decRef();
   });
   const ctx = { creds: spec.creds, root: rootVd, cwd: rootVd, fdTable, umask: spec.umask };
-  const cwd = await vfs.lookupAt(ctx, AT_FDCWD, spec.cwd, true, false);
+  const cwd = await vfs.lookupAt(ctx, AT_FDCWD, kernelString(spec.cwd), true, false);
   if (isLinuxError(cwd)) {
     fdTable.closeAll();
     throw new StartError(`cannot enter the working directory ${spec.cwd}: ${cwd.message}`, 126, cwd);
   }
-  const cmd = spec.filename ?? spec.argv[0] ?? "";
+  const cmd = kernelString(spec.filename ?? spec.argv[0] ?? "");
   const task = kernel.newProcess({
     creds: spec.creds,
     fs: { root: rootVd, cwd, umask: spec.umask },
@@ -340,10 +352,10 @@ async function startProcess(kernel: Kernel, rootVd: VirtualDentry, spec: Process
     name: cmd.split("/").pop() || "init",
     limits: spec.limits,
   });
-  const path = spec.filename ?? (await findExecutable(task, cmd, spec.env));
+  const path = spec.filename !== undefined ? cmd : await findExecutable(task, cmd, env);
   const loaded = isLinuxError(path)
     ? path
-    : await loadExecutable(task, { path, argv: spec.argv.map((a) => Buffer.from(a, "latin1")), envp: spec.env.map((e) => Buffer.from(e, "latin1")) });
+    : await loadExecutable(task, { path, argv: argv.map((a) => Buffer.from(a, "latin1")), envp: env.map((e) => Buffer.from(e, "latin1")) });
   if (isLinuxError(loaded)) {
     kernel.taskExited(task);
     throw startError(cmd, loaded);
