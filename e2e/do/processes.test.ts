@@ -208,6 +208,20 @@ describe("CPU accounting", () => {
   });
 });
 
+describe("scheduling settings", () => {
+  it("records I/O priorities and nice values with Linux's checks, and /proc shows them", () => {
+    const script = [
+      "ionice",
+      "ionice -c 2 -n 7 sh -c ionice",
+      "ionice -c 1 -n 9 sh -c ionice", // since Linux 6.5 the data above the level is hints
+      "ionice -c 4 true; echo $?",
+      "ionice -c 3 -n 5 sh -c ionice",
+      "nice -n 10 sh -c 'cut -d\" \" -f18,19 /proc/self/stat'",
+    ].join("; ");
+    expectSame(["/bin/bash", "-c", `(${script}) 2>&1`]);
+  });
+});
+
 describe("resource limits", () => {
   it("sends SIGXCPU at the soft CPU limit and every second after, and SIGKILL at the hard one", () => {
     const py = [

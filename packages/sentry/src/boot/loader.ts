@@ -406,6 +406,7 @@ function procKernelOf(k: Kernel): ProcKernel {
     exe: () => t.mm.executable,
     vmSize: () => Number(t.mm.vmBytes()),
     vmRss: () => t.mm.as.residentBytes(),
+    nice: () => t.nice,
     creds: () => t.creds,
     state: () => (t.tg.zombie ? "Z (zombie)" : t.tg.stopped ? "T (stopped)" : t.interrupter.waiting ? "S (sleeping)" : "R (running)"),
     threads: () => t.tg.tasks.size,

@@ -135,6 +135,7 @@ export async function cloneTask(t: Task, req: CloneRequest): Promise<number | Li
   const fs = has(flags, CLONE_FS) ? t.fs.share() : t.fs.copy();
   const child = new Task(kernel, tid, tg, context, mm, fdTable, fs, t.creds, t.name);
   child.signalMask = t.signalMask;
+  child.ioprio = t.ioprio;
   if (t.schedResetOnFork) {
     child.nice = Math.max(t.nice, 0);
   } else {

@@ -115,6 +115,8 @@ export class Task implements VfsContext {
   restartBlock: (() => SyscallValue | Promise<SyscallValue>) | undefined;
   /** The nice value (-20..19; setpriority). */
   nice = 0;
+  /** The I/O priority (ioprio_set): class << 13 | data; 0 is "none", the default. */
+  ioprio = 0;
   /** sched_setscheduler's policy, priority and SCHED_RESET_ON_FORK (recorded; the host schedules). */
   schedPolicy = 0;
   schedPriority = 0;

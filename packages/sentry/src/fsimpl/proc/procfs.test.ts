@@ -36,6 +36,7 @@ async function setup(): Promise<{ env: TestEnv; tasks: ProcTask[]; fdTable: FdTa
     exe: () => "/bin/sh",
     vmSize: () => 8192,
     vmRss: () => 4096,
+    nice: () => 5,
     state: () => "S (sleeping)",
     threads: () => 1,
     cpuTicks: () => ({ utime: 7, stime: 3, cutime: 0, cstime: 0 }),
@@ -144,6 +145,7 @@ describe("procfs: per-process and system files", () => {
     expect(await env.vfs.readlinkAt(env.ctx, AT_FDCWD, "/proc/1/exe")).toBe("/bin/sh");
     expect(await cat(env, "/proc/1/stat")).toMatch(/^1 \(init\) S 0 1 1 /);
     expect(await cat(env, "/proc/1/statm")).toBe("2 1 0 0 0 0 0\n");
+    expect((await cat(env, "/proc/1/stat")).trim().split(" ").slice(17, 19)).toEqual(["25", "5"]); // priority, nice
     expect((await cat(env, "/proc/1/stat")).trim().split(" ").slice(22, 24)).toEqual(["8192", "1"]);
     expect(await cat(env, "/proc/1/status")).toMatch(/^VmSize:\t8 kB\nVmRSS:\t4 kB\n/m);
     expect(await cat(env, "/proc/meminfo")).toMatch(/^MemTotal:\s+1048576 kB$/m);

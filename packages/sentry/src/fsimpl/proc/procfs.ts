@@ -53,6 +53,8 @@ export interface ProcTask {
   vmRss(): number;
   /** The state letter and word: "R (running)", "S (sleeping)", "T (stopped)", "Z (zombie)". */
   state(): string;
+  /** The nice value (stat's field 19; its priority, field 18, is 20 + nice). */
+  nice(): number;
   threads(): number;
   /** The thread ids of the process (/proc/<pid>/task). */
   tids(): number[];
@@ -337,7 +339,7 @@ function pidStat(t: ProcTask, tid: number = t.pid): string {
   const c = t.cpuTicks();
   const fields = [
     tid, `(${t.comm()})`, t.state()[0], t.ppid, t.pgid(), t.sid(), 0, -1, 0,
-    0, 0, 0, 0, c.utime, c.stime, c.cutime, c.cstime, 20, 0, t.threads(), 0, 0, t.vmSize(), Math.ceil(t.vmRss() / 4096),
+    0, 0, 0, 0, c.utime, c.stime, c.cutime, c.cstime, 20 + t.nice(), t.nice(), t.threads(), 0, 0, t.vmSize(), Math.ceil(t.vmRss() / 4096),
   ];
   return `${fields.join(" ")}\n`;
 }

@@ -4,6 +4,7 @@
  * back; the host schedules the application's threads as it likes (no real-time classes).
  */
 import {
+  CAP_SYS_ADMIN,
   CAP_SYS_NICE,
   EACCES,
   EFAULT,
@@ -78,6 +79,55 @@ export function sysSetpriority(t: Task, a: SyscallArgs): SyscallValue {
     x.nice = nice;
   }
   return result;
+}
+
+/** ioprio_set/ioprio_get's `which` (IOPRIO_WHO_PROCESS, _PGRP, _USER) are PRIO_* plus one. */
+const IOPRIO_WHO_OFFSET = 1;
+const IOPRIO_BITS = 16;
+const IOPRIO_CLASS_SHIFT = 13;
+const IOPRIO_LEVEL_MASK = 7;
+const IOPRIO_CLASS_NONE = 0;
+const IOPRIO_CLASS_RT = 1;
+const IOPRIO_CLASS_IDLE = 3;
+
+/** The order ioprio_get picks the "best" of several tasks' priorities in: RT, BE, none, idle, then level. */
+function ioprioRank(ioprio: number): number {
+  const order = [2, 0, 1, 3][ioprio >> IOPRIO_CLASS_SHIFT] ?? 4;
+  return order * 8 + (ioprio & IOPRIO_LEVEL_MASK);
+}
+
+/**
+ * ioprio_set(2): I/O priorities are recorded with Linux's checks (the host does the I/O). As since
+ * Linux 6.5 the data holds a level in its low three bits and hints above it: only the value's
+ * size, the class (EINVAL), a level for the "none" class (EINVAL) and CAP_SYS_NICE or
+ * CAP_SYS_ADMIN for the real-time class (EPERM) are checked; others' tasks need a matching uid or
+ * CAP_SYS_NICE (EPERM).
+ */
+export function sysIoprioSet(t: Task, a: SyscallArgs): SyscallValue {
+  const ioprio = a.int(2);
+  if (ioprio < 0 || ioprio >= 1 << IOPRIO_BITS) return EINVAL;
+  const cls = ioprio >> IOPRIO_CLASS_SHIFT;
+  if (cls > IOPRIO_CLASS_IDLE) return EINVAL;
+  if (cls === IOPRIO_CLASS_NONE && (ioprio & IOPRIO_LEVEL_MASK) !== 0) return EINVAL;
+  if (cls === IOPRIO_CLASS_RT && !t.creds.hasCapability(CAP_SYS_NICE) && !t.creds.hasCapability(CAP_SYS_ADMIN)) return EPERM;
+  const targets = prioTargets(t, a.int(0) - IOPRIO_WHO_OFFSET, a.int(1));
+  if (isLinuxError(targets)) return targets;
+  if (targets.length === 0) return ESRCH;
+  const privileged = t.creds.hasCapability(CAP_SYS_NICE);
+  let result: SyscallValue = 0;
+  for (const x of targets) {
+    if (!privileged && x.creds.uid !== t.creds.euid && x.creds.euid !== t.creds.euid) result = EPERM;
+    else x.ioprio = ioprio;
+  }
+  return result;
+}
+
+/** ioprio_get(2): the task's I/O priority, or the best of a group's or a user's tasks. */
+export function sysIoprioGet(t: Task, a: SyscallArgs): SyscallValue {
+  const targets = prioTargets(t, a.int(0) - IOPRIO_WHO_OFFSET, a.int(1));
+  if (isLinuxError(targets)) return targets;
+  if (targets.length === 0) return ESRCH;
+  return targets.map((x) => x.ioprio).reduce((best, p) => (ioprioRank(p) < ioprioRank(best) ? p : best));
 }
 
 function taskOf(t: Task, pid: number): Task | LinuxError {

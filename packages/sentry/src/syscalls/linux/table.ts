@@ -171,6 +171,8 @@ const SPECS: ReadonlyArray<EntrySpec<Task>> = [
   // Scheduling
   partial("getpriority", sched.sysGetpriority, "nice values are recorded; the host schedules"),
   partial("setpriority", sched.sysSetpriority, "as getpriority"),
+  partial("ioprio_set", sched.sysIoprioSet, "I/O priorities are recorded with Linux's checks; the host does the I/O"),
+  partial("ioprio_get", sched.sysIoprioGet, "as ioprio_set"),
   partial("sched_setscheduler", sched.sysSchedSetscheduler, "policies are recorded; no real-time scheduling"),
   partial("sched_getscheduler", sched.sysSchedGetscheduler, "as sched_setscheduler"),
   partial("sched_setparam", sched.sysSchedSetparam, "as sched_setscheduler"),
